@@ -1,0 +1,1 @@
+"""Västbas: a workflow service for the Västbas collaboration model around a child."""

@@ -1,0 +1,141 @@
+"""The handlingsplan: goals and actions, versioned; and the actions' progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from vastbas import clock
+from vastbas.enums import ActionStatus
+from vastbas.errors import InvalidInput, NotFound, RuleBroken
+from vastbas.models import Action, ActionPlan, Case, Goal, Person
+from vastbas.services.base import open_case_for, record_event, require_activity, service, touch
+
+
+@dataclass(frozen=True)
+class ActionInput:
+    """One action as typed in the plan form: what, who, by when."""
+
+    description: str
+    owner_name: str
+    due_on: date | None
+    owner_person_id: int | None = None
+    status: ActionStatus = ActionStatus.PLANNED
+
+
+def _validated(goals: Sequence[str], actions: Sequence[ActionInput]) -> list[str]:
+    fields = {}
+    goal_texts = [g.strip() for g in goals if g and g.strip()]
+    if not goal_texts:
+        fields["goals"] = "Skriv minst ett mål."
+    for i, action in enumerate(actions):
+        if not action.description.strip():
+            fields[f"actions-{i}-description"] = "Beskriv åtgärden."
+        if not action.owner_name.strip():
+            fields[f"actions-{i}-owner_name"] = "Ange vem som ansvarar."
+        if action.due_on is None:
+            fields[f"actions-{i}-due_on"] = "Ange när åtgärden ska vara klar."
+    if not actions:
+        fields["actions"] = "Lägg till minst en åtgärd."
+    if fields:
+        raise InvalidInput("Handlingsplanen kunde inte sparas. Rätta de markerade fälten.", fields)
+    return goal_texts
+
+
+def _new_version(
+    case: Case, person: Person, goals: list[str], actions: Sequence[ActionInput], note: str | None
+) -> ActionPlan:
+    previous = case.current_plan
+    plan = ActionPlan(
+        version=(previous.version + 1) if previous else 1,
+        period=case.period,
+        stage_seq=case.stage_seq,
+        created_at=clock.now(),
+        created_by_id=person.id,
+        note=(note or "").strip() or None,
+    )
+    plan.goals.extend(Goal(position=i, text=text) for i, text in enumerate(goals))
+    plan.actions.extend(
+        Action(
+            position=i,
+            description=a.description.strip(),
+            owner_name=a.owner_name.strip(),
+            owner_person_id=a.owner_person_id,
+            due_on=a.due_on,
+            status=a.status,
+        )
+        for i, a in enumerate(actions)
+    )
+    case.plans.append(plan)
+    return plan
+
+
+@service
+def save_plan(
+    db: Session,
+    reference: str,
+    *,
+    actor: int,
+    expected_version: int,
+    goals: Sequence[str],
+    actions: Sequence[ActionInput],
+    note: str | None = None,
+) -> ActionPlan:
+    """Write the handlingsplan: the first version at NM2, later a revision (new version).
+
+    Old versions stay readable; a revision in step 9 starts the next turn of the spiral.
+    """
+    case, person, roles = open_case_for(db, reference, actor, expected_version)
+    first = case.current_plan is None
+    require_activity(case, roles, "create_plan" if first else "revise_plan")
+    goal_texts = _validated(goals, actions)
+    now = clock.now()
+    before = {"plan_version": None if first else case.current_plan.version}  # type: ignore[union-attr]
+    plan = _new_version(case, person, goal_texts, actions, note)
+    touch(case, now)
+    db.flush()
+    after = {"plan_version": plan.version, "goals": len(plan.goals), "actions": len(plan.actions)}
+    record_event(
+        db, case, person, "create_plan" if first else "revise_plan", before, after, now=now
+    )
+    return plan
+
+
+@service
+def set_action_status(
+    db: Session,
+    reference: str,
+    action_id: int,
+    status: ActionStatus | str,
+    *,
+    actor: int,
+    expected_version: int,
+) -> Action:
+    """Start, complete or cancel an action of the current handlingsplan."""
+    case, person, roles = open_case_for(db, reference, actor, expected_version)
+    require_activity(case, roles, "update_action")
+    plan = case.current_plan
+    action = next((a for a in plan.actions if a.id == action_id), None) if plan else None
+    if action is None:
+        raise NotFound("Åtgärden finns inte i den gällande handlingsplanen.")
+    try:
+        status = ActionStatus(status)
+    except ValueError:
+        raise InvalidInput("Okänd status för åtgärden.") from None
+    if action.status in (ActionStatus.DONE, ActionStatus.CANCELLED):
+        raise RuleBroken("Åtgärden är redan avslutad.")
+    now = clock.now()
+    before = {"action": action.id, "status": action.status.value}
+    action.status = status
+    if status == ActionStatus.STARTED and action.started_at is None:
+        action.started_at = now
+    if status in (ActionStatus.DONE, ActionStatus.CANCELLED):
+        action.completed_at = now
+        action.started_at = action.started_at or now
+    touch(case, now)
+    after = {"action": action.id, "status": status.value}
+    record_event(db, case, person, "set_action_status", before, after, now=now)
+    return action
