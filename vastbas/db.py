@@ -30,10 +30,12 @@ def make_engine(url: str | None = None, **kwargs: object) -> sa.Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        connect_args = {"timeout": 30, **kwargs.pop("connect_args", {})}  # type: ignore[dict-item]
+        engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

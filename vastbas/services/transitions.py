@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from vastbas import clock
-from vastbas.engine import AvailableTransition, available_transitions
+from vastbas import clock, engine
+from vastbas.engine import AvailableTransition
 from vastbas.errors import NotAllowed, RuleBroken
 from vastbas.facts import case_facts
 from vastbas.guards import missing_for
-from vastbas.models import Case
+from vastbas.models import Case, Person
 from vastbas.services.base import (
     open_case_for,
     record_event,
     required_text,
+    roles_on,
     service,
     touch,
     workflow_of,
@@ -82,4 +83,9 @@ def _close(case: Case, outcome: str | None, reason: str | None, now) -> None:  #
 
 def transitions_for(case: Case, roles: frozenset[str]) -> list[AvailableTransition]:
     """The triggers these roles may fire now, each with what is still missing."""
-    return available_transitions(workflow_of(case), case_facts(case), roles)
+    return engine.available_transitions(workflow_of(case), case_facts(case), roles)
+
+
+def available_transitions(case: Case, user: Person) -> list[AvailableTransition]:
+    """Every trigger the user's roles on this loaded case allow now, with what is missing."""
+    return transitions_for(case, roles_on(case, user))
