@@ -83,6 +83,11 @@ def test_personnummer(year: int, month: int, day: int, serial: int) -> str:
     return f"{year}{month:02d}{day:02d}-{digits[6:]}{check}"
 
 
+def child_personnummer(n: int) -> str:
+    """The personnummer of fictional child n (the demo recognises its cases by it)."""
+    return test_personnummer(2010 + n % 10, 1 + n % 12, 1 + n % 28, n)
+
+
 def build_municipality(db: Session) -> People:
     """Units, rektorer, EHT, 30 koordinatorer, a samordnare and an admin (idempotent)."""
     existing = db.scalar(sa.select(Person).where(Person.username == "samordnare"))
@@ -162,7 +167,7 @@ def register(db: Session, people: People, n: int, unit: Unit, *, consent: bool =
         db,
         actor=unit.eht[0].id,
         child_name=f"{CHILD_NAMES[n % len(CHILD_NAMES)]} {LAST_NAMES[(n * 7) % len(LAST_NAMES)]}",
-        child_personnummer=test_personnummer(2010 + n % 10, 1 + n % 12, 1 + n % 28, n),
+        child_personnummer=child_personnummer(n),
         unit_id=unit.id,
         initiator_kind=InitiatorKind.SKOLA,
         initiator_name="Mentor",
@@ -249,12 +254,12 @@ class Walker:
             outside_name="Moster till barnet",
             trust_confirmed_by_guardian=True,
         )
-        self._meeting(MeetingKind.PRE_MEETING, k1)
+        self._meeting(MeetingKind.PRE_MEETING, k1, timedelta(hours=3))
         self.call(
             meetings.book_meeting,
             actor=k1,
             kind=MeetingKind.NETWORK_MEETING_1,
-            starts_at=clock.now() - timedelta(minutes=30),
+            starts_at=clock.now() - timedelta(hours=2),
             place="Kommunhuset, rum 3",
         )
         self.fire("complete_pre_meeting", k1)
@@ -277,7 +282,7 @@ class Walker:
 
     def network_meeting_2(self) -> None:
         k1 = self.holder(CaseRole.KOORDINATOR_1)
-        self._meeting(MeetingKind.NETWORK_MEETING_2, k1)
+        self._meeting(MeetingKind.NETWORK_MEETING_2, k1, timedelta(hours=1))
         today = clock.now().date()
         self.call(
             plans.save_plan,
@@ -326,15 +331,19 @@ class Walker:
 
     def evaluate(self, decision: EvaluationDecision) -> None:
         kp = self.holder(CaseRole.KONTAKTPERSON)
-        self.call(followups.record_evaluation, actor=kp, decision=decision, notes="Målen är nådda.")
+        notes = {
+            EvaluationDecision.CLOSE: "Målen är nådda.",
+            EvaluationDecision.CONTINUE: "Delvis nådda mål; insatserna fortsätter en ny period.",
+        }[decision]
+        self.call(followups.record_evaluation, actor=kp, decision=decision, notes=notes)
         self.fire("close_case" if decision == EvaluationDecision.CLOSE else "continue_period", kp)
 
-    def _meeting(self, kind: MeetingKind, actor: int) -> None:
+    def _meeting(self, kind: MeetingKind, actor: int, ago: timedelta) -> None:
         meeting = self.call(
             meetings.book_meeting,
             actor=actor,
             kind=kind,
-            starts_at=clock.now() - timedelta(hours=1),
+            starts_at=clock.now() - ago,
             place="Skolans konferensrum",
         )
         self.call(meetings.hold_meeting, meeting.id, actor=actor, minutes="Mötet genomfört.")
@@ -342,6 +351,8 @@ class Walker:
 
 def walk_to(walker: Walker, state: str) -> None:
     """Move the walker's case forward along the main path until it is in `state`."""
+    if state not in PATH:
+        raise ValueError(f"the main path does not pass {state}; walk there by hand")
     while walker.case.state != state:
         current = walker.case.state
         if current not in PATH:

@@ -16,7 +16,6 @@ from vastbas.services.base import (
     load_person,
     open_case_for,
     record_event,
-    require_activity,
     service,
     touch,
 )
@@ -113,8 +112,7 @@ def appoint_koordinatorer(
     expected_version: int,
 ) -> Case:
     """Appoint (or replace) the koordinator pair; both must be free of the case (004, s. 3)."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "appoint_koordinatorer")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "appoint_koordinatorer")
     first = load_person(db, k1, "Koordinator 1")
     second = load_person(db, k2, "Koordinator 2")
     loads = open_caseloads(db, [k1, k2])
@@ -152,8 +150,7 @@ def appoint_kontaktperson(
 
     The samordnare may appoint on the rektor's behalf; that is recorded as such.
     """
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "appoint_kontaktperson")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "appoint_kontaktperson")
     context = case_context(case)
     samordnare = is_samordnare(person)
     refusals = rules.kontaktperson_appointer_refusals(
@@ -198,8 +195,7 @@ def appoint_sprakror(
     outside_phone: str | None = None,
 ) -> Case:
     """Appoint the child's språkrör: a staff member or an outside contact without login."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "appoint_sprakror")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "appoint_sprakror")
     if (person_id is None) == (not (outside_name or "").strip()):
         raise InvalidInput(
             "Välj en person i personalen eller skriv namnet på en utomstående kontakt.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable
 from datetime import datetime
@@ -109,11 +110,16 @@ def workflow_of(case: Case) -> Workflow:
 
 
 def open_case_for(
-    db: Session, reference: str, actor_id: int, expected_version: int | None
+    db: Session,
+    reference: str,
+    actor_id: int,
+    expected_version: int | None,
+    activity: str | None = None,
 ) -> tuple[Case, Person, frozenset[str]]:
     """Load a case for a change: the actor must see it, and it must be the version they saw.
 
     A case the actor may not see is reported as not found, so its existence does not leak.
+    With `activity`, the workflow must also allow it in this step for the actor's roles.
     """
     actor = load_actor(db, actor_id)
     case = load_case(db, reference)
@@ -122,6 +128,8 @@ def open_case_for(
         raise NotFound(f"Ärendet {reference} finns inte.")
     if expected_version is not None and case.version != expected_version:
         raise Conflict(current_version=case.version)
+    if activity is not None:
+        require_activity(case, roles, activity)
     return case, actor, roles
 
 
@@ -166,6 +174,17 @@ def record_event(
     )
     db.add(event)
     return event
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_choice(enum_class: type[E], value: object, field: str, message: str) -> E:
+    """A value of one of our enums, or InvalidInput naming the form field."""
+    try:
+        return enum_class(value)
+    except ValueError:
+        raise InvalidInput(message, {field: message}) from None
 
 
 def required_text(value: str | None, message: str) -> str:

@@ -18,7 +18,6 @@ from vastbas.services.base import (
     load_actor,
     open_case_for,
     record_event,
-    require_activity,
     required_text,
     service,
     touch,
@@ -146,8 +145,7 @@ def record_consent(
     actors: Sequence[str] = (),
 ) -> Case:
     """Record the family's consent (who gave it, for which actors); replaces an earlier one."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "record_consent")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "record_consent")
     given_by = required_text(given_by, "Ange vem som har lämnat samtycket.")
     now = clock.now()
     had = case.active_consent is not None
@@ -162,8 +160,7 @@ def record_child_voice(
     db: Session, reference: str, *, actor: int, expected_version: int, text: str
 ) -> Case:
     """Note the child's own voice (004, step 3: "Barnets/ungdomens röst är viktig")."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "record_child_voice")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "record_child_voice")
     text = required_text(text, "Skriv vad barnet själv säger eller önskar.")
     now = clock.now()
     had = bool(case.child_voice)
@@ -184,8 +181,7 @@ def set_problem_analysis(
     purpose: str,
 ) -> Case:
     """Record the förmöte's problem analysis and the purpose of the network work."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "set_problem_analysis")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "set_problem_analysis")
     fields = {}
     if not (problem_analysis or "").strip():
         fields["problem_analysis"] = "Skriv problemanalysen."

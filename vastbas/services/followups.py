@@ -13,8 +13,8 @@ from vastbas.errors import InvalidInput
 from vastbas.models import Evaluation, FollowUp
 from vastbas.services.base import (
     open_case_for,
+    parse_choice,
     record_event,
-    require_activity,
     required_text,
     service,
     touch,
@@ -34,14 +34,8 @@ def record_follow_up(
     reported_to_koordinator: bool = False,
 ) -> FollowUp:
     """Document a follow-up: raised at EHT, a meeting, a call or an extra network meeting."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "record_follow_up")
-    try:
-        kind = FollowUpKind(kind)
-    except ValueError:
-        raise InvalidInput(
-            "Välj vilken sorts uppföljning det var.", {"kind": "Okänd sort."}
-        ) from None
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "record_follow_up")
+    kind = parse_choice(FollowUpKind, kind, "kind", "Välj vilken sorts uppföljning det var.")
     notes = required_text(notes, "Skriv vad uppföljningen kom fram till.")
     now = clock.now()
     today = local_date(now)
@@ -79,14 +73,10 @@ def record_evaluation(
     notes: str,
 ) -> Evaluation:
     """Record the evaluation: close the case, or continue with a new period."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "record_evaluation")
-    try:
-        decision = EvaluationDecision(decision)
-    except ValueError:
-        raise InvalidInput(
-            "Välj avslut eller fortsatta insatser.", {"decision": "Okänt beslut."}
-        ) from None
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "record_evaluation")
+    decision = parse_choice(
+        EvaluationDecision, decision, "decision", "Välj avslut eller fortsatta insatser."
+    )
     notes = required_text(notes, "Skriv vad utvärderingen kom fram till.")
     now = clock.now()
     evaluation = Evaluation(

@@ -14,8 +14,8 @@ from vastbas.errors import InvalidInput, NotFound, RuleBroken
 from vastbas.models import Meeting, MeetingParticipant
 from vastbas.services.base import (
     open_case_for,
+    parse_choice,
     record_event,
-    require_activity,
     required_text,
     service,
     touch,
@@ -44,12 +44,8 @@ def book_meeting(
     participant_names: Sequence[str] = (),
 ) -> Meeting:
     """Book a meeting; participants default to the guest list of the network map."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "book_meeting")
-    try:
-        kind = MeetingKind(kind)
-    except ValueError:
-        raise InvalidInput("Välj vilket möte det är.", {"kind": "Okänd mötestyp."}) from None
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "book_meeting")
+    kind = parse_choice(MeetingKind, kind, "kind", "Välj vilket möte det är.")
     if starts_at.tzinfo is None:
         raise InvalidInput("Ange mötets tid.", {"starts_at": "Tiden saknar tidszon."})
     now = clock.now()
@@ -82,8 +78,7 @@ def mark_invitations_sent(
     db: Session, reference: str, meeting_id: int, *, actor: int, expected_version: int
 ) -> Meeting:
     """Record that the invitations to a meeting went out."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "book_meeting")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "book_meeting")
     meeting = _meeting(case.meetings, meeting_id)
     now = clock.now()
     meeting.invitations_sent_at = now
@@ -104,8 +99,7 @@ def hold_meeting(
     attendance: Sequence[Attendance] = (),
 ) -> Meeting:
     """Record that a meeting was held, with its minutes, attendance and homework."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "hold_meeting")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "hold_meeting")
     meeting = _meeting(case.meetings, meeting_id)
     if meeting.held_at is not None:
         raise RuleBroken("Mötet är redan registrerat som hållet.")

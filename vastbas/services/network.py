@@ -6,12 +6,12 @@ from sqlalchemy.orm import Session
 
 from vastbas import clock
 from vastbas.enums import ParticipantKind
-from vastbas.errors import InvalidInput, NotFound
+from vastbas.errors import NotFound
 from vastbas.models import Case, NetworkMapEntry
 from vastbas.services.base import (
     open_case_for,
+    parse_choice,
     record_event,
-    require_activity,
     required_text,
     service,
     touch,
@@ -32,12 +32,8 @@ def add_network_entry(
     on_guest_list: bool = False,
 ) -> NetworkMapEntry:
     """Add someone to the network map (004, step 4: "nätverkskarta")."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "edit_network_map")
-    try:
-        kind = ParticipantKind(kind)
-    except ValueError:
-        raise InvalidInput("Välj vilken sorts deltagare det är.", {"kind": "Okänd sort."}) from None
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "edit_network_map")
+    kind = parse_choice(ParticipantKind, kind, "kind", "Välj vilken sorts deltagare det är.")
     name = required_text(name, "Ange ett namn.")
     now = clock.now()
     entry = NetworkMapEntry(
@@ -60,8 +56,7 @@ def remove_network_entry(
     db: Session, reference: str, entry_id: int, *, actor: int, expected_version: int
 ) -> Case:
     """Take someone off the network map; the entry stays in the history."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "edit_network_map")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "edit_network_map")
     entry = _entry(case, entry_id)
     now = clock.now()
     entry.removed_at = now

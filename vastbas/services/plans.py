@@ -12,7 +12,14 @@ from vastbas import clock
 from vastbas.enums import ActionStatus
 from vastbas.errors import InvalidInput, NotFound, RuleBroken
 from vastbas.models import Action, ActionPlan, Case, Goal, Person
-from vastbas.services.base import open_case_for, record_event, require_activity, service, touch
+from vastbas.services.base import (
+    open_case_for,
+    parse_choice,
+    record_event,
+    require_activity,
+    service,
+    touch,
+)
 
 
 @dataclass(frozen=True)
@@ -115,16 +122,12 @@ def set_action_status(
     expected_version: int,
 ) -> Action:
     """Start, complete or cancel an action of the current handlingsplan."""
-    case, person, roles = open_case_for(db, reference, actor, expected_version)
-    require_activity(case, roles, "update_action")
+    case, person, _ = open_case_for(db, reference, actor, expected_version, "update_action")
     plan = case.current_plan
     action = next((a for a in plan.actions if a.id == action_id), None) if plan else None
     if action is None:
         raise NotFound("Åtgärden finns inte i den gällande handlingsplanen.")
-    try:
-        status = ActionStatus(status)
-    except ValueError:
-        raise InvalidInput("Okänd status för åtgärden.") from None
+    status = parse_choice(ActionStatus, status, "status", "Okänd status för åtgärden.")
     if action.status in (ActionStatus.DONE, ActionStatus.CANCELLED):
         raise RuleBroken("Åtgärden är redan avslutad.")
     now = clock.now()
