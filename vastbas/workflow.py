@@ -206,7 +206,18 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Map:
     return result
 
 
+class _Seq(list[Any]):
+    item_lines: list[int]
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
+    result = _Seq(loader.construct_sequence(node, deep=True))
+    result.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return result
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 class _Reader:
@@ -222,6 +233,13 @@ class _Reader:
         if not isinstance(mapping, _Map):
             return 1
         return mapping.key_lines.get(key, mapping.line) if key else mapping.line
+
+    def line_of_item(self, parent: Any, key: str, item: str) -> int:
+        """The line of one item of a list value, so an error points at the bad name."""
+        value = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(value, _Seq) and item in value:
+            return value.item_lines[value.index(item)]
+        return self.line_of(parent, key)
 
     def mapping(self, parent: _Map, key: str, *, required: bool = True) -> _Map:
         value = parent.get(key)

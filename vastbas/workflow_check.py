@@ -99,7 +99,7 @@ def _known_roles(r: _Reader, spec: _Map, key: str, roles: dict[str, Any], extra=
     found = r.names(spec, key)
     for role in found:
         if role not in roles and role not in extra:
-            raise r.fail(r.line_of(spec, key), f"unknown role '{role}'")
+            raise r.fail(r.line_of_item(spec, key, role), f"unknown role '{role}'")
     return found
 
 
@@ -178,7 +178,7 @@ def _known_deadlines(r: _Reader, spec: _Map, key: str, deadlines: dict) -> tuple
     found = r.names(spec, key)
     for name in found:
         if name not in deadlines:
-            raise r.fail(r.line_of(spec, key), f"unknown deadline '{name}'")
+            raise r.fail(r.line_of_item(spec, key, name), f"unknown deadline '{name}'")
     return found
 
 
@@ -202,7 +202,7 @@ def _sources(r: _Reader, spec: _Map, states: tuple[StateDef, ...]) -> tuple[str,
         return tuple(s.name for s in states if not s.final)
     for source in raw:
         if source not in names:
-            raise r.fail(r.line_of(spec, "source"), f"unknown state '{source}'")
+            raise r.fail(r.line_of_item(spec, "source", source), f"unknown state '{source}'")
     if not raw:
         raise r.fail(spec.line, "a transition needs a 'source'")
     return raw
@@ -234,7 +234,7 @@ def _transitions(
         guards = r.names(spec, "guards")
         for guard in guards:
             if guard not in GUARDS:
-                raise r.fail(r.line_of(spec, "guards"), f"unknown guard '{guard}'")
+                raise r.fail(r.line_of_item(spec, "guards", guard), f"unknown guard '{guard}'")
         trigger_roles = _known_roles(r, spec, "roles", roles)
         if not trigger_roles:
             raise r.fail(spec.line, f"transition '{trigger}' names no role that may fire it")
