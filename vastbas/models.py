@@ -34,6 +34,14 @@ from vastbas.enums import (
     SystemRole,
     UnitKind,
 )
+from vastbas.errors import InvalidInput
+
+
+class TextRefused(InvalidInput):
+    """A text that cannot be stored; `fields` names the column."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, {field: message})
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -439,8 +447,32 @@ class Event(Base):
     after: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+LONG_TEXT_MAX = 20_000
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _events_are_append_only(session: Session, _context: Any, _instances: Any) -> None:
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, Event) and (obj in session.deleted or session.is_modified(obj)):
             raise PermissionError("the audit log is append-only")
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _texts_fit_their_columns(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse text no database should store: too long for its column, or with NUL bytes.
+
+    One check for every text column, so no form field can be forgotten; PostgreSQL
+    would otherwise fail with a DataError and SQLite would silently store it.
+    """
+    for obj in (*session.new, *session.dirty):
+        for column in sa.inspect(obj).mapper.columns:
+            if not isinstance(column.type, sa.String):
+                continue
+            value = getattr(obj, column.key, None)
+            if not isinstance(value, str):
+                continue
+            limit = column.type.length or LONG_TEXT_MAX
+            if "\x00" in value:
+                raise TextRefused(column.key, "Texten innehåller otillåtna tecken.")
+            if len(value) > limit:
+                raise TextRefused(column.key, f"Texten är för lång (högst {limit} tecken).")

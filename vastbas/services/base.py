@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from vastbas import clock
@@ -151,6 +152,9 @@ def is_samordnare(person: Person) -> bool:
 def touch(case: Case, now: datetime) -> None:
     """Mark activity on the case; this also bumps its version, so every change is seen."""
     case.last_activity_at = now
+    # Flagged even when the instant is unchanged, so the UPDATE (and the version bump)
+    # happens for two changes within one clock tick too.
+    flag_modified(case, "last_activity_at")
 
 
 def record_event(

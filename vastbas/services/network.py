@@ -9,6 +9,7 @@ from vastbas.enums import ParticipantKind
 from vastbas.errors import NotFound
 from vastbas.models import Case, NetworkMapEntry
 from vastbas.services.base import (
+    load_person,
     open_case_for,
     parse_choice,
     record_event,
@@ -35,6 +36,8 @@ def add_network_entry(
     case, person, _ = open_case_for(db, reference, actor, expected_version, "edit_network_map")
     kind = parse_choice(ParticipantKind, kind, "kind", "Välj vilken sorts deltagare det är.")
     name = required_text(name, "Ange ett namn.")
+    if person_id is not None:
+        load_person(db, person_id)
     now = clock.now()
     entry = NetworkMapEntry(
         kind=kind,
