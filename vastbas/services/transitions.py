@@ -75,10 +75,10 @@ def _close(case: Case, outcome: str | None, reason: str | None, now) -> None:  #
         if assignment.ended_at is None:
             assignment.ended_at = now
     if outcome == "consent_withdrawn":
-        consent = case.active_consent
-        if consent is not None:
-            consent.withdrawn_at = now
-            consent.withdrawn_reason = reason
+        for consent in case.consents:
+            if consent.withdrawn_at is None:
+                consent.withdrawn_at = now
+                consent.withdrawn_reason = reason
 
 
 def transitions_for(case: Case, roles: frozenset[str]) -> list[AvailableTransition]:
