@@ -1,37 +1,62 @@
-"""Take the snapshot of a loaded case that the workflow guards read."""
+"""Take the snapshot of a case that the workflow guards read."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from vastbas.enums import CaseRole
-from vastbas.guards import ActionFacts, CaseFacts, MeetingFacts, PlanFacts
+from vastbas.guards import ALL_PARTS, ActionFacts, CaseFacts, MeetingFacts, PlanFacts
 from vastbas.models import Case
 
 
-def case_facts(case: Case) -> CaseFacts:
-    """The guard facts of a case whose relations are loaded (see services.base.load_case)."""
-    plan = case.current_plan
-    evaluation = case.evaluations[-1] if case.evaluations else None
+def case_facts(case: Case, needs: frozenset[str] = ALL_PARTS) -> CaseFacts:
+    """The guard facts of a case; only the parts in `needs` are read from the database.
 
+    A transition's guards need one or two parts, so firing it loads one or two relations
+    instead of all of them (see guards.GUARD_NEEDS).
+    """
+    facts: dict[str, Any] = {}
+    for part in needs:
+        facts.update(_READERS[part](case))
+    return CaseFacts(state=case.state, period=case.period, stage_seq=case.stage_seq, **facts)
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    return {
+        "has_child_voice": bool((case.child_voice or "").strip()),
+        "has_problem_analysis": bool((case.problem_analysis or "").strip()),
+        "has_purpose": bool((case.purpose or "").strip()),
+    }
+
+
+def _consents(case: Case) -> dict[str, Any]:
+    return {"has_active_consent": case.active_consent is not None}
+
+
+def _assignments(case: Case) -> dict[str, Any]:
     def person(role: CaseRole) -> int | None:
         assignment = case.current(role)
         return assignment.person_id if assignment else None
 
+    return {
+        "koordinator_1_id": person(CaseRole.KOORDINATOR_1),
+        "koordinator_2_id": person(CaseRole.KOORDINATOR_2),
+        "kontaktperson_id": person(CaseRole.KONTAKTPERSON),
+        "sprakror_id": person(CaseRole.SPRAKROR),
+    }
+
+
+def _network(case: Case) -> dict[str, Any]:
     network = [entry for entry in case.network if entry.removed_at is None]
-    return CaseFacts(
-        state=case.state,
-        period=case.period,
-        stage_seq=case.stage_seq,
-        has_active_consent=case.active_consent is not None,
-        koordinator_1_id=person(CaseRole.KOORDINATOR_1),
-        koordinator_2_id=person(CaseRole.KOORDINATOR_2),
-        kontaktperson_id=person(CaseRole.KONTAKTPERSON),
-        sprakror_id=person(CaseRole.SPRAKROR),
-        has_child_voice=bool((case.child_voice or "").strip()),
-        has_problem_analysis=bool((case.problem_analysis or "").strip()),
-        has_purpose=bool((case.purpose or "").strip()),
-        network_kinds=tuple(entry.kind for entry in network),
-        guest_count=sum(1 for entry in network if entry.on_guest_list),
-        meetings=tuple(
+    return {
+        "network_kinds": tuple(entry.kind for entry in network),
+        "guest_count": sum(1 for entry in network if entry.on_guest_list),
+    }
+
+
+def _meetings(case: Case) -> dict[str, Any]:
+    return {
+        "meetings": tuple(
             MeetingFacts(
                 kind=m.kind,
                 period=m.period,
@@ -40,18 +65,42 @@ def case_facts(case: Case) -> CaseFacts:
                 homework_count=sum(1 for p in m.participants if (p.homework or "").strip()),
             )
             for m in case.meetings
-        ),
-        plan=None
-        if plan is None
-        else PlanFacts(
+        )
+    }
+
+
+def _plan(case: Case) -> dict[str, Any]:
+    plan = case.current_plan
+    if plan is None:
+        return {"plan": None}
+    actions = tuple(ActionFacts(a.owner_name, a.due_on is not None, a.status) for a in plan.actions)
+    return {
+        "plan": PlanFacts(
             version=plan.version,
             period=plan.period,
             stage_seq=plan.stage_seq,
             goal_count=len(plan.goals),
-            actions=tuple(
-                ActionFacts(a.owner_name, a.due_on is not None, a.status) for a in plan.actions
-            ),
-        ),
-        follow_up_stage_seqs=frozenset(f.stage_seq for f in case.follow_ups),
-        evaluation=None if evaluation is None else (evaluation.stage_seq, evaluation.decision),
-    )
+            actions=actions,
+        )
+    }
+
+
+def _follow_ups(case: Case) -> dict[str, Any]:
+    return {"follow_up_stage_seqs": frozenset(f.stage_seq for f in case.follow_ups)}
+
+
+def _evaluations(case: Case) -> dict[str, Any]:
+    latest = case.evaluations[-1] if case.evaluations else None
+    return {"evaluation": None if latest is None else (latest.stage_seq, latest.decision)}
+
+
+_READERS = {
+    "case": _case_row,
+    "consents": _consents,
+    "assignments": _assignments,
+    "network": _network,
+    "meetings": _meetings,
+    "plan": _plan,
+    "follow_ups": _follow_ups,
+    "evaluations": _evaluations,
+}

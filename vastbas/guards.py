@@ -215,32 +215,43 @@ def evaluation_recorded_to_continue(f: CaseFacts) -> list[str]:
     return _evaluation(f, EvaluationDecision.CONTINUE, "Utvärderingen beslutade att avsluta.")
 
 
-GUARDS: dict[str, Guard] = {
-    guard.__name__: guard
-    for guard in (
-        consent_recorded,
-        koordinatorer_appointed,
-        child_voice_noted,
-        pre_meeting_held,
-        problem_analysis_recorded,
-        purpose_recorded,
-        sprakror_appointed,
-        guest_list_recorded,
-        network_meeting_1_booked,
-        network_meeting_1_held,
-        homework_recorded,
-        network_meeting_2_held,
-        plan_has_goals,
-        plan_actions_owned_and_dated,
-        network_map_completed,
-        kontaktperson_appointed,
-        action_started,
-        follow_up_recorded,
-        plan_revised,
-        evaluation_recorded_to_close,
-        evaluation_recorded_to_continue,
+# Each guard with the parts of the case it reads, so a transition loads only those.
+# Parts: "case" (the case row), "consents", "assignments", "network", "meetings",
+# "plan", "follow_ups", "evaluations".
+_GUARD_NEEDS: tuple[tuple[Guard, frozenset[str]], ...] = tuple(
+    (guard, frozenset(needs.split()))
+    for guard, needs in (
+        (consent_recorded, "consents"),
+        (koordinatorer_appointed, "assignments"),
+        (child_voice_noted, "case"),
+        (pre_meeting_held, "meetings"),
+        (problem_analysis_recorded, "case"),
+        (purpose_recorded, "case"),
+        (sprakror_appointed, "assignments"),
+        (guest_list_recorded, "network"),
+        (network_meeting_1_booked, "meetings"),
+        (network_meeting_1_held, "meetings"),
+        (homework_recorded, "meetings"),
+        (network_meeting_2_held, "meetings"),
+        (plan_has_goals, "plan"),
+        (plan_actions_owned_and_dated, "plan"),
+        (network_map_completed, "network"),
+        (kontaktperson_appointed, "assignments"),
+        (action_started, "plan"),
+        (follow_up_recorded, "follow_ups"),
+        (plan_revised, "plan"),
+        (evaluation_recorded_to_close, "evaluations"),
+        (evaluation_recorded_to_continue, "evaluations"),
     )
-}
+)
+GUARDS: dict[str, Guard] = {guard.__name__: guard for guard, _ in _GUARD_NEEDS}
+GUARD_NEEDS: dict[str, frozenset[str]] = {guard.__name__: needs for guard, needs in _GUARD_NEEDS}
+ALL_PARTS = frozenset().union(*GUARD_NEEDS.values())
+
+
+def needs_of(guard_names: tuple[str, ...]) -> frozenset[str]:
+    """The parts of a case that these guards read."""
+    return frozenset().union(*(GUARD_NEEDS[name] for name in guard_names))
 
 
 def missing_for(guard_names: tuple[str, ...], facts: CaseFacts) -> list[str]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -54,7 +54,7 @@ def service(fn: Callable[P, R]) -> Callable[P, R]:
 
 def load_actor(db: Session, actor_id: int) -> Person:
     """The person acting; an unknown or deactivated account may do nothing."""
-    person = db.get(Person, actor_id)
+    person = db.get(Person, actor_id, options=[joinedload(Person.system_roles)])
     if person is None or not person.active:
         raise NotAllowed("Ditt konto är inte aktivt.")
     return person
@@ -83,6 +83,20 @@ def load_case(db: Session, reference: str) -> Case:
             selectinload(Case.follow_ups),
             selectinload(Case.evaluations),
         )
+    ).one_or_none()
+    if case is None:
+        raise NotFound(f"Ärendet {reference} finns inte.")
+    return case
+
+
+def load_case_for_change(db: Session, reference: str) -> Case:
+    """A case for a change: the row and its unit; relations load when a step reads them.
+
+    A change reads few relations (the guards of one transition, the roles), so loading
+    them on demand is much cheaper than loading everything up front as a page does.
+    """
+    case = db.scalars(
+        sa.select(Case).where(Case.reference == reference).options(joinedload(Case.unit))
     ).one_or_none()
     if case is None:
         raise NotFound(f"Ärendet {reference} finns inte.")
@@ -123,7 +137,7 @@ def open_case_for(
     With `activity`, the workflow must also allow it in this step for the actor's roles.
     """
     actor = load_actor(db, actor_id)
-    case = load_case(db, reference)
+    case = load_case_for_change(db, reference)
     roles = roles_on(case, actor)
     if not can_see(roles):
         raise NotFound(f"Ärendet {reference} finns inte.")

@@ -8,7 +8,7 @@ from vastbas import clock, engine
 from vastbas.engine import AvailableTransition
 from vastbas.errors import NotAllowed, RuleBroken
 from vastbas.facts import case_facts
-from vastbas.guards import missing_for
+from vastbas.guards import missing_for, needs_of
 from vastbas.models import Case, Person
 from vastbas.services.base import (
     open_case_for,
@@ -40,7 +40,7 @@ def fire(
         raise RuleBroken(f"Det går inte att göra detta när ärendet är i steget {step}.")
     if not transition.roles & roles:
         raise NotAllowed("Din roll i ärendet ger inte behörighet till detta steg.")
-    missing = missing_for(transition.guards, case_facts(case))
+    missing = missing_for(transition.guards, case_facts(case, needs_of(transition.guards)))
     if missing:
         raise RuleBroken(f"Ärendet kan inte gå vidare från steget {step}. Det saknas:", missing)
     if transition.requires_reason:
