@@ -24,6 +24,12 @@ WORKFLOW_DIR = Path(__file__).resolve().parent.parent / "workflows"
 # withdrawn at any time. Every open state must therefore offer both ways out.
 REQUIRED_EXITS = ("referred_to_authority", "consent_withdrawn")
 ROLE_SCOPES = ("system", "case", "derived")
+# The records that can start a deadline (`anchor:` in the file) and the activities that
+# can meet one (`stopped_by:`); the services announce these by name.
+ANCHORS = frozenset(
+    {"meeting.starts_at", "action.due_on", "consent.given_on", "case.last_activity_at"}
+)
+STOPPING_EVENTS = frozenset({"send_invitations", "record_follow_up:eht", "complete_action"})
 # Recipients that are not roles on the case but follow from the record that is due.
 RECIPIENT_EXTRAS = frozenset({"action_owner"})
 ACTIVITIES = frozenset(
@@ -118,6 +124,7 @@ class DeadlineDef:
     repeat: bool
     restart_on_activity: bool
     reminders: tuple[ReminderDef, ...]
+    stopped_by: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,9 +10,11 @@ from transitions import Machine
 from vastbas.guards import GUARDS
 from vastbas.workflow import (
     ACTIVITIES,
+    ANCHORS,
     RECIPIENT_EXTRAS,
     REQUIRED_EXITS,
     ROLE_SCOPES,
+    STOPPING_EVENTS,
     ActivityDef,
     DeadlineDef,
     InitialDef,
@@ -36,6 +38,7 @@ TRANSITION_KEYS = {
 STATE_KEYS = {"name", "label", "description", "step", "owner", "final"}
 DEADLINE_KEYS = {
     "label", "due", "anchor", "before_anchor", "repeat", "restart_on_activity", "reminders",
+    "stopped_by",
 }  # fmt: skip
 
 
@@ -161,11 +164,18 @@ def _deadlines(r: _Reader, raw: _Map, roles: dict[str, RoleDef]) -> dict[str, De
             if (before is None) == (not overdue):
                 raise r.fail(reminder.line, "a reminder has either 'before' or 'overdue: true'")
             reminders.append(ReminderDef(before, overdue, to))
+        anchor = spec.get("anchor")
+        if anchor is not None and anchor not in ANCHORS:
+            raise r.fail(r.line_of(spec, "anchor"), f"unknown anchor '{anchor}'")
+        stopped_by = spec.get("stopped_by")
+        if stopped_by is not None and stopped_by not in STOPPING_EVENTS:
+            raise r.fail(r.line_of(spec, "stopped_by"), f"unknown activity '{stopped_by}'")
         deadlines[name] = DeadlineDef(
             name=name,
             label=r.text(spec, "label"),
             due=r.period(spec, "due"),
-            anchor=spec.get("anchor"),
+            anchor=anchor,
+            stopped_by=stopped_by,
             before_anchor=bool(spec.get("before_anchor", False)),
             repeat=bool(spec.get("repeat", False)),
             restart_on_activity=bool(spec.get("restart_on_activity", False)),

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from vastbas.db import make_engine
 from vastbas.migrations import alembic_config, pending_differences, upgrade_database
 from vastbas.models import Base, Event, ReferenceCounter
 
-HEAD = "0001_initial"
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: sa.Engine) -> str | None:

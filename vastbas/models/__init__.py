@@ -19,10 +19,11 @@ from vastbas.models.records import (
     MeetingParticipant,
     NetworkMapEntry,
 )
+from vastbas.models.timers import CaseDeadline, Notification, Timer
 
 __all__ = [
     "LONG_TEXT_MAX", "Action", "ActionPlan", "Assignment", "Base", "Case", "Consent",
     "Deviation", "Evaluation", "Event", "FollowUp", "Goal", "Meeting", "MeetingParticipant",
     "NetworkMapEntry", "Person", "PersonRole", "ReferenceCounter", "TextRefused", "Unit",
-    "UTCDateTime", "eht_members",
+    "UTCDateTime", "eht_members", "CaseDeadline", "Notification", "Timer",
 ]  # fmt: skip

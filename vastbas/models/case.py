@@ -69,6 +69,8 @@ class Case(Base):
     state_entered_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The last_activity_at the samordnare was told about as stalled (once per standstill).
+    stall_reminded_for: Mapped[datetime | None]
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     handlaggare: Mapped[Person | None] = relationship(foreign_keys=[handlaggare_id])

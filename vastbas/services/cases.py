@@ -14,6 +14,7 @@ from vastbas.enums import InitiatorKind
 from vastbas.errors import InvalidInput, NotAllowed
 from vastbas.models import Case, Consent, ReferenceCounter, Unit
 from vastbas.personnummer_check import normalise_personnummer
+from vastbas.services import deadlines
 from vastbas.services.base import (
     load_actor,
     open_case_for,
@@ -110,6 +111,9 @@ def register_request(
     if consent_given_by and consent_given_by.strip():
         case.consents.append(_consent(consent_given_by, consent_actors, person.id, now))
     db.flush()
+    deadlines.after_registration(db, case, process, now)
+    if case.consents:
+        deadlines.anchored(db, case, "consent.given_on", case.consents[0].given_on, now)
     record_event(
         db,
         case,
@@ -149,7 +153,9 @@ def record_consent(
     given_by = required_text(given_by, "Ange vem som har lämnat samtycket.")
     now = clock.now()
     had = case.active_consent is not None
-    case.consents.append(_consent(given_by, actors, person.id, now))
+    consent = _consent(given_by, actors, person.id, now)
+    case.consents.append(consent)
+    deadlines.anchored(db, case, "consent.given_on", consent.given_on, now)
     touch(case, now)
     record_event(db, case, person, "record_consent", {"consent": had}, {"consent": True}, now=now)
     return case

@@ -11,6 +11,7 @@ from vastbas.calendar import local_date
 from vastbas.enums import EvaluationDecision, FollowUpKind
 from vastbas.errors import InvalidInput
 from vastbas.models import Evaluation, FollowUp
+from vastbas.services import deadlines
 from vastbas.services.base import (
     open_case_for,
     parse_choice,
@@ -55,6 +56,8 @@ def record_follow_up(
         recorded_at=now,
     )
     case.follow_ups.append(follow_up)
+    if kind == FollowUpKind.EHT:
+        deadlines.done(db, case, "record_follow_up:eht", now)
     touch(case, now)
     db.flush()
     after = {"follow_up": follow_up.id, "kind": kind.value, "held_on": held_on.isoformat()}

@@ -9,9 +9,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from vastbas import clock
+from vastbas.calendar import local_date
 from vastbas.enums import MeetingKind
 from vastbas.errors import InvalidInput, NotFound, RuleBroken
 from vastbas.models import Meeting, MeetingParticipant
+from vastbas.services import deadlines
 from vastbas.services.base import (
     open_case_for,
     parse_choice,
@@ -68,6 +70,10 @@ def book_meeting(
     case.meetings.append(meeting)
     touch(case, now)
     db.flush()
+    if starts_at > now:  # a meeting recorded afterwards needs no invitation reminder
+        deadlines.anchored(
+            db, case, "meeting.starts_at", local_date(starts_at), now, subject=("meeting", meeting.id)
+        )
     after = {"meeting": meeting.id, "kind": kind.value, "starts_at": starts_at.isoformat()}
     record_event(db, case, person, "book_meeting", {}, after, now=now)
     return meeting
@@ -82,6 +88,7 @@ def mark_invitations_sent(
     meeting = _meeting(case.meetings, meeting_id)
     now = clock.now()
     meeting.invitations_sent_at = now
+    deadlines.done(db, case, "send_invitations", now, subject=("meeting", meeting.id))
     touch(case, now)
     record_event(db, case, person, "send_invitations", {}, {"meeting": meeting.id}, now=now)
     return meeting
@@ -116,6 +123,7 @@ def hold_meeting(
         participant.homework = row.homework.strip() or None
     meeting.held_at = now
     meeting.minutes = minutes
+    deadlines.close(db, case, now, subject=("meeting", meeting.id), closed_as="cancelled")
     touch(case, now)
     homework = sum(1 for p in meeting.participants if p.homework)
     after = {"meeting": meeting.id, "held": True, "homework": homework}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,7 @@ from vastbas import clock
 from vastbas.enums import ActionStatus
 from vastbas.errors import InvalidInput, NotFound, RuleBroken
 from vastbas.models import Action, ActionPlan, Case, Goal, Person
+from vastbas.services import deadlines
 from vastbas.services.base import (
     open_case_for,
     parse_choice,
@@ -20,6 +21,8 @@ from vastbas.services.base import (
     service,
     touch,
 )
+
+OPEN_ACTION = (ActionStatus.PLANNED, ActionStatus.STARTED)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,18 @@ def _new_version(
     return plan
 
 
+def _restart_action_deadlines(db: Session, case: Case, plan: ActionPlan, now: datetime) -> None:
+    """The new plan version's open actions get due-date reminders; the old version's stop."""
+    for previous in case.plans[:-1]:
+        for action in previous.actions:
+            deadlines.close(db, case, now, subject=("action", action.id), closed_as="cancelled")
+    for action in plan.actions:
+        if action.due_on is not None and action.status in OPEN_ACTION:
+            deadlines.anchored(
+                db, case, "action.due_on", action.due_on, now, subject=("action", action.id)
+            )
+
+
 @service
 def save_plan(
     db: Session,
@@ -104,6 +119,7 @@ def save_plan(
     plan = _new_version(case, person, goal_texts, actions, note)
     touch(case, now)
     db.flush()
+    _restart_action_deadlines(db, case, plan, now)
     after = {"plan_version": plan.version, "goals": len(plan.goals), "actions": len(plan.actions)}
     record_event(
         db, case, person, "create_plan" if first else "revise_plan", before, after, now=now
@@ -128,16 +144,17 @@ def set_action_status(
     if action is None:
         raise NotFound("Åtgärden finns inte i den gällande handlingsplanen.")
     status = parse_choice(ActionStatus, status, "status", "Okänd status för åtgärden.")
-    if action.status in (ActionStatus.DONE, ActionStatus.CANCELLED):
+    if action.status not in OPEN_ACTION:
         raise RuleBroken("Åtgärden är redan avslutad.")
     now = clock.now()
     before = {"action": action.id, "status": action.status.value}
     action.status = status
     if status == ActionStatus.STARTED and action.started_at is None:
         action.started_at = now
-    if status in (ActionStatus.DONE, ActionStatus.CANCELLED):
+    if status not in OPEN_ACTION:
         action.completed_at = now
         action.started_at = action.started_at or now
+        deadlines.done(db, case, "complete_action", now, subject=("action", action.id))
     touch(case, now)
     after = {"action": action.id, "status": status.value}
     record_event(db, case, person, "set_action_status", before, after, now=now)

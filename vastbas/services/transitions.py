@@ -10,6 +10,7 @@ from vastbas.errors import NotAllowed, RuleBroken
 from vastbas.facts import case_facts
 from vastbas.guards import missing_for, needs_of
 from vastbas.models import Case, Person
+from vastbas.services import deadlines
 from vastbas.services.base import (
     open_case_for,
     record_event,
@@ -58,6 +59,7 @@ def fire(
         case.closed_at = None
         case.outcome = None
         case.outcome_reason = None
+    deadlines.after_transition(db, case, workflow, transition, now)
     touch(case, now)
     after = {"state": case.state, "period": case.period, "outcome": case.outcome}
     if reason:
