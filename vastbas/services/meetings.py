@@ -72,7 +72,12 @@ def book_meeting(
     db.flush()
     if starts_at > now:  # a meeting recorded afterwards needs no invitation reminder
         deadlines.anchored(
-            db, case, "meeting.starts_at", local_date(starts_at), now, subject=("meeting", meeting.id)
+            db,
+            case,
+            "meeting.starts_at",
+            local_date(starts_at),
+            now,
+            subject=("meeting", meeting.id),
         )
     after = {"meeting": meeting.id, "kind": kind.value, "starts_at": starts_at.isoformat()}
     record_event(db, case, person, "book_meeting", {}, after, now=now)
