@@ -44,7 +44,7 @@ from psycopg.types.json import Json
 from vastbas import clock
 from vastbas.calendar import add_period, local_date
 from vastbas.db import make_engine, session_factory
-from vastbas.demo import build_municipality, test_personnummer
+from vastbas.demo import build_municipality, fictional_personnummer
 from vastbas.enums import InitiatorKind
 from vastbas.models import Base, Case, Consent, Event
 from vastbas.services import transitions
@@ -206,7 +206,7 @@ def _case_row(i: int, unit_id: int, registrar: int, now: datetime) -> dict[str, 
         workflow="vastbas",
         state=FROM_STATE,
         child_name=f"Barn {i}",
-        child_personnummer=test_personnummer(2010 + i % 10, 1 + i % 12, 1 + i % 28, i),
+        child_personnummer=fictional_personnummer(2010 + i % 10, 1 + i % 12, 1 + i % 28, i),
         unit_id=unit_id,
         initiator_kind=InitiatorKind.SKOLA,
         background="Hög frånvaro.",

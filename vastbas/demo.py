@@ -72,7 +72,7 @@ class People:
     units: list[Unit] = field(default_factory=list)
 
 
-def test_personnummer(year: int, month: int, day: int, serial: int) -> str:
+def fictional_personnummer(year: int, month: int, day: int, serial: int) -> str:
     """A checksum-valid personnummer in the 98xx serial range used for test data."""
     digits = f"{year % 100:02d}{month:02d}{day:02d}98{serial % 100:02d}"[:9]
     total = 0
@@ -85,7 +85,7 @@ def test_personnummer(year: int, month: int, day: int, serial: int) -> str:
 
 def child_personnummer(n: int) -> str:
     """The personnummer of fictional child n (the demo recognises its cases by it)."""
-    return test_personnummer(2010 + n % 10, 1 + n % 12, 1 + n % 28, n)
+    return fictional_personnummer(2010 + n % 10, 1 + n % 12, 1 + n % 28, n)
 
 
 def build_municipality(db: Session) -> People:

@@ -163,7 +163,7 @@ def test_a_personnummer_with_a_wrong_check_digit_is_refused_naming_the_field(
     db: Session,
 ) -> None:
     people = municipality(db)
-    valid = demo.test_personnummer(2015, 4, 12, 7)
+    valid = demo.fictional_personnummer(2015, 4, 12, 7)
     wrong = valid[:-1] + str((int(valid[-1]) + 1) % 10)
 
     with pytest.raises(InvalidInput) as refused:

@@ -37,7 +37,7 @@ from vastbas.services.base import load_case, roles_on
 from vastbas.workflow import workflow_named
 
 CHILD_NAME = "Alice Andersson"
-CHILD_PNR = demo.test_personnummer(2015, 4, 12, 7)
+CHILD_PNR = demo.fictional_personnummer(2015, 4, 12, 7)
 TEN_STEPS = [
     "request", "assessment", "offer", "pre_meeting", "network_meeting_1",
     "network_meeting_2", "interventions", "follow_up", "new_interventions", "evaluation",

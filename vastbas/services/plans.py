@@ -127,6 +127,11 @@ def save_plan(
     return plan
 
 
+def _another_action_can_start(actions: list[Action], cancelled: Action) -> bool:
+    """Whether the plan keeps an action that is started, done or still to do."""
+    return any(a is not cancelled and a.status != ActionStatus.CANCELLED for a in actions)
+
+
 @service
 def set_action_status(
     db: Session,
@@ -146,6 +151,11 @@ def set_action_status(
     status = parse_choice(ActionStatus, status, "status", "Okänd status för åtgärden.")
     if action.status not in OPEN_ACTION:
         raise RuleBroken("Åtgärden är redan avslutad.")
+    if status == ActionStatus.CANCELLED and not _another_action_can_start(plan.actions, action):
+        raise RuleBroken(
+            "Minst en åtgärd i handlingsplanen måste finnas kvar att genomföra. "
+            "Starta en annan åtgärd först, eller revidera planen vid uppföljningen."
+        )
     now = clock.now()
     before = {"action": action.id, "status": action.status.value}
     action.status = status
