@@ -164,6 +164,8 @@ def _deadlines(r: _Reader, raw: _Map, roles: dict[str, RoleDef]) -> dict[str, De
             if (before is None) == (not overdue):
                 raise r.fail(reminder.line, "a reminder has either 'before' or 'overdue: true'")
             reminders.append(ReminderDef(before, overdue, to))
+        if spec.get("repeat") and len(reminders) != 1:
+            raise r.fail(spec.line, f"deadline '{name}' repeats: give it exactly one reminder")
         anchor = spec.get("anchor")
         if anchor is not None and anchor not in ANCHORS:
             raise r.fail(r.line_of(spec, "anchor"), f"unknown anchor '{anchor}'")
