@@ -216,6 +216,7 @@ def test_serve_refuses_to_start_with_a_broken_workflow_file(
 def test_serve_runs_the_web_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started = {}
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    monkeypatch.setenv("VASTBAS_EMBEDDED_SCHEDULER", "0")
     monkeypatch.setattr(
         "werkzeug.serving.run_simple",
         lambda host, port, app, **options: started.update(host=host, port=port, **options),

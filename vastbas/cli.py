@@ -7,11 +7,12 @@ operator's view of one case and shows the name but masks the personnummer.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vastbas.calendar import local_datetime
+from vastbas.calendar import STOCKHOLM, local_datetime
 from vastbas.errors import VastbasError
-from vastbas.models import Case, Unit
+from vastbas.models import Case, Notification, Unit
 from vastbas.workflow import WorkflowError, load_workflow, workflow_named
 
 SAMORDNARE_ROLES = frozenset({"samordnare", "any_user"})
@@ -304,15 +305,114 @@ def _case_text(d: dict[str, Any]) -> str:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--scheduler/--no-scheduler",
+    "embedded",
+    default=None,
+    help="Kör påminnelser och e-post i samma process (standard; VASTBAS_EMBEDDED_SCHEDULER). "
+    "Stäng av när `vastbas scheduler` körs.",
+)
+def serve(host: str, port: int, embedded: bool | None) -> None:
     """Run the web application (every workflow file must load, or it will not start)."""
     from werkzeug.serving import run_simple
+
+    from vastbas.settings import Settings
 
     # The one place vastbas reaches up into web: the command starts the app it serves.
     from web import create_app
 
+    settings = Settings.from_env()
     app = create_app()
-    run_simple(host, port, app, threaded=True)
+    if not (settings.embedded_scheduler if embedded is None else embedded):
+        run_simple(host, port, app, threaded=True)
+        return
+    from vastbas.scheduler import build_scheduler
+
+    _log_to_stderr()
+    scheduler = build_scheduler(settings, app.extensions["vastbas.sessions"])
+    scheduler.start()
+    try:
+        # werkzeug's reloader is off by default and must stay so: it would run this
+        # function again in a child process, and with it a second scheduler.
+        run_simple(host, port, app, threaded=True)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the reminder sweep, the e-mail outbox and the daily digest until stopped."""
+    from vastbas.db import make_engine, session_factory
+    from vastbas.scheduler import run_forever
+    from vastbas.settings import Settings
+
+    _log_to_stderr()
+    engine = make_engine()
+    try:
+        run_forever(Settings.from_env(), session_factory(engine))
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+@click.option(
+    "--now",
+    "at",
+    metavar="ISO-DATUMTID",
+    help="Kör som om klockan vore denna (utan tidszon: svensk tid), t.ex. 2027-03-01T09:00.",
+)
+def tick(at: str | None) -> None:
+    """Run one sweep, the digest and one outbox pass now (or as of --now), and say what was done."""
+    from vastbas import clock
+    from vastbas.db import make_engine, session_factory
+    from vastbas.digest import send_digests
+    from vastbas.scheduler import drain_outbox
+    from vastbas.settings import Settings
+    from vastbas.sweep import sweep
+
+    now = _instant(at) if at else clock.now()
+    settings = Settings.from_env()
+    engine = make_engine()
+    try:
+        sessions = session_factory(engine)
+        swept = sweep(sessions, settings, now=now)
+        digests = send_digests(sessions, settings, now=now)
+        sent = drain_outbox(sessions, settings, now=lambda: now, passes=100)
+        with sessions() as db:
+            waiting = db.scalar(
+                sa.select(sa.func.count())
+                .select_from(Notification)
+                .where(Notification.status.in_(["pending", "sending"]))
+            )
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Påminnelser: {swept.fired} utlösta, {swept.notifications} meddelanden; "
+        f"e-post: {sent.sent} skickade, {waiting} väntar, {sent.failed} misslyckade; "
+        f"dagsöversikter: {digests}"
+    )
+
+
+def _instant(text: str) -> datetime:
+    """An ISO date-time from the command line; without a time zone it is Stockholm time."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} är ingen tidpunkt; skriv t.ex. 2027-03-01T09:00", param_hint="--now"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=STOCKHOLM)
+    return value.astimezone(UTC)
+
+
+def _log_to_stderr() -> None:
+    """INFO lines for the long-running commands; they carry references and ids only."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Our jobs log their own outcome; APScheduler's per-run lines would double every one.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -317,6 +317,17 @@ class Walker:
         )
         self.fire("start_evaluation", kp)
 
+    def ask_for_new_interventions(self) -> None:
+        kp = self.holder(CaseRole.KONTAKTPERSON)
+        self.call(
+            followups.record_follow_up,
+            actor=kp,
+            kind=FollowUpKind.MEETING,
+            notes="Närvaron har inte ökat; nätverket behöver nya insatser.",
+            reported_to_koordinator=True,
+        )
+        self.fire("plan_new_interventions", kp)
+
     def new_interventions(self) -> None:
         kp = self.holder(CaseRole.KONTAKTPERSON)
         today = clock.now().date()
@@ -350,11 +361,16 @@ class Walker:
 
 
 def walk_to(walker: Walker, state: str) -> None:
-    """Move the walker's case forward along the main path until it is in `state`."""
+    """Move the walker's case forward along the main path until it is in `state`.
+
+    Step 9 (new_interventions) is off the main path: it is reached from a follow-up
+    that asks for new actions.
+    """
+    if state == "new_interventions":
+        walk_to(walker, "follow_up")
+        walker.ask_for_new_interventions()
+        return
     if state not in PATH:
         raise ValueError(f"the main path does not pass {state}; walk there by hand")
     while walker.case.state != state:
-        current = walker.case.state
-        if current not in PATH:
-            raise ValueError(f"cannot walk from {current} to {state}")
-        getattr(walker, current)()
+        getattr(walker, walker.case.state)()

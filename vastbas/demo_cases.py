@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vastbas import demo
-from vastbas.enums import CaseRole, EvaluationDecision, FollowUpKind
+from vastbas.enums import CaseRole, EvaluationDecision
 from vastbas.models import Case
-from vastbas.services import cases, followups
+from vastbas.services import cases
 from vastbas.workflow import workflow_named
 
 # Why a case was closed early; a reason the workflow asks for (requires_reason).
@@ -128,31 +128,13 @@ def build_case(db: Session, people: demo.People, index: int, row: DemoCase) -> s
         walker.evaluate(EvaluationDecision.CONTINUE)
         if row.step != "new_interventions":
             walker.new_interventions()
-    walk(walker, row.step)
+    if walker.case.state != row.step:
+        demo.walk_to(walker, row.step)
     if row.outcome == "completed":
         walker.evaluate(EvaluationDecision.CLOSE)
     elif row.outcome is not None:
         close(walker, row.outcome)
     return case.reference
-
-
-def walk(walker: demo.Walker, step: str) -> None:
-    """Walk to `step`; new_interventions is reached from a follow-up that asks for more."""
-    if walker.case.state == step:
-        return
-    if step != "new_interventions":
-        demo.walk_to(walker, step)
-        return
-    demo.walk_to(walker, "follow_up")
-    kontaktperson = walker.holder(CaseRole.KONTAKTPERSON)
-    walker.call(
-        followups.record_follow_up,
-        actor=kontaktperson,
-        kind=FollowUpKind.MEETING,
-        notes="Närvaron har inte ökat; nätverket behöver nya insatser.",
-        reported_to_koordinator=True,
-    )
-    walker.fire("plan_new_interventions", kontaktperson)
 
 
 def close(walker: demo.Walker, outcome: str) -> None:

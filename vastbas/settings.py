@@ -26,6 +26,7 @@ class Settings:
     lease_s: int = 300
     batch_size: int = 500
     max_send_attempts: int = 8
+    embedded_scheduler: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,4 +58,6 @@ class Settings:
             lease_s=number("LEASE_SECONDS", cls.lease_s),
             batch_size=number("BATCH_SIZE", cls.batch_size),
             max_send_attempts=number("MAX_SEND_ATTEMPTS", cls.max_send_attempts),
+            embedded_scheduler=(get("EMBEDDED_SCHEDULER") or "1").lower()
+            not in ("0", "false", "no"),
         )

@@ -8,10 +8,10 @@ from builders import case_at, municipality
 from sqlalchemy.orm import Session
 
 from vastbas import demo
-from vastbas.enums import CaseRole, FollowUpKind
+from vastbas.enums import CaseRole
 from vastbas.errors import InvalidInput, NotAllowed, NotFound, RuleBroken
 from vastbas.models import Event
-from vastbas.services import assignments, cases, followups
+from vastbas.services import assignments, cases
 from vastbas.workflow import workflow_named
 
 OPEN_STEPS = [
@@ -20,17 +20,6 @@ OPEN_STEPS = [
 ]  # fmt: skip
 REASON = "Socialtjänsten har inlett en utredning."
 NO_CONSENT = "Familjens samtycke är inte registrerat."
-
-
-def case_in(db: Session, people: demo.People, state: str, n: int = 1) -> demo.Walker:
-    """A case walked to `state`; step 9 is reached from a follow-up that asks for new actions."""
-    if state != "new_interventions":
-        return case_at(db, people, state, n)
-    walker = case_at(db, people, "follow_up", n)
-    kp = walker.holder(CaseRole.KONTAKTPERSON)
-    walker.call(followups.record_follow_up, actor=kp, kind=FollowUpKind.EHT, notes="Mer stöd.")
-    walker.fire("plan_new_interventions", kp)
-    return walker
 
 
 def nearest(walker: demo.Walker) -> int:
@@ -99,7 +88,7 @@ def test_a_case_is_referred_or_consent_withdrawn_from_every_open_step(
 ) -> None:
     # Two children in the same step: one case goes to myndighetsutövning, one loses consent.
     people = municipality(db)
-    referred, withdrawn = case_in(db, people, state, n=1), case_in(db, people, state, n=2)
+    referred, withdrawn = case_at(db, people, state, n=1), case_at(db, people, state, n=2)
     assert (referred.case.state, withdrawn.case.state) == (state, state)
     assert_a_reason_is_required(referred, "refer_to_authority", nearest(referred), ("  ",))
     assert_a_reason_is_required(withdrawn, "withdraw_consent", nearest(withdrawn), ("",))
