@@ -8,12 +8,15 @@ session works in its own schema, so several runs can share one server.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from vastbas.db import make_engine, session_factory
@@ -127,6 +130,39 @@ def db(engine: sa.Engine) -> Iterator[Session]:
         yield session
 
 
-# Web fixtures (app, client, login_as) go here once web/ has create_app:
-# app: create_app({"TESTING": True, ...}) on the `engine` above;
-# client: app.test_client(); login_as(role): logs a user with that role in.
+@pytest.fixture
+def app(engine: sa.Engine) -> Flask:
+    """The web app on the test database (CSRF on, as in production)."""
+    from web import create_app
+
+    return create_app({"TESTING": True, "ENGINE": engine, "SECRET_KEY": "test-secret"})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of a form page, as a browser would find it."""
+    page = client.get(path)
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} (status {page.status_code})"
+    return match.group(1)
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[..., None]:
+    """Log a demo user in by username (demo password), through the login form."""
+
+    def log_in(username: str, password: str = "demo") -> None:
+        token = csrf_token(client, "/login")
+        answer = client.post(
+            "/login", data={"csrf_token": token, "username": username, "password": password}
+        )
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+
+    return log_in

@@ -60,7 +60,7 @@ def test_config_given_to_the_factory_wins_over_the_environment(
 def test_the_start_page_is_swedish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'a.sqlite3'}")
 
-    response = create_app().test_client().get("/")
+    response = create_app().test_client().get("/login")
 
     assert response.status_code == 200
     assert 'lang="sv"' in response.text

@@ -36,8 +36,10 @@ from vastbas.services import (
     plans,
     transitions,
 )
+from vastbas.services.accounts import hash_password
 from vastbas.services.base import load_case
 
+DEMO_PASSWORD = "demo"
 SCHOOLS = ["Hallernaskolan", "Kristinedalskolan", "Ödsmålsskolan", "Spekerödsskolan"]
 FORSKOLOR = ["Förskolan Solrosen", "Förskolan Tallbacken", "Förskolan Ängen"]
 FIRST_NAMES = [
@@ -95,12 +97,15 @@ def build_municipality(db: Session) -> People:
         return _load_people(db)
     now = clock.now()
     names = iter(f"{f} {last}" for last in LAST_NAMES for f in FIRST_NAMES)
+    # Demo accounts only: every one logs in with DEMO_PASSWORD (hashed once, for speed).
+    demo_hash = hash_password(DEMO_PASSWORD)
 
     def person(username: str | None, org: Organisation, prof: Profession, unit: Unit | None = None):  # type: ignore[no-untyped-def]
         p = Person(
             username=username,
             name=next(names),
             email=f"{username}@vastbas.example" if username else None,
+            password_hash=demo_hash if username else None,
             organisation=org,
             profession=prof,
             unit=unit,

@@ -6,25 +6,19 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, jsonify
+from flask_wtf.csrf import CSRFProtect
 
 from vastbas import workflow as workflows
 from vastbas.db import database_url, make_engine, session_factory
+from web import auth, errors, i18n, security
+from web.database import close_db
 
 log = logging.getLogger(__name__)
-
-INDEX_PAGE = """<!doctype html>
-<html lang="sv">
-<head><meta charset="utf-8"><title>Västbas</title></head>
-<body>
-<h1>Västbas</h1>
-<p>Samverkan kring barn och unga enligt Västbasmodellen.</p>
-</body>
-</html>
-"""
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -34,7 +28,17 @@ def settings_from_env() -> dict[str, Any]:
         # Without a fixed key, logins do not survive a restart; fine for a demo, not production.
         log.warning("VASTBAS_SECRET_KEY is not set; using a random key for this process")
         secret = secrets.token_hex(32)
-    return {"SECRET_KEY": secret, "DATABASE_URL": database_url()}
+    return {
+        "SECRET_KEY": secret,
+        "DATABASE_URL": database_url(),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("VASTBAS_HTTPS", "0") == "1",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_PROVIDER": "password",
+    }
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -44,22 +48,32 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     app.extensions["vastbas.workflows"] = load_all_workflows()
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
     app.extensions["vastbas.engine"] = engine
     app.extensions["vastbas.sessions"] = session_factory(engine)
-    app.add_url_rule("/", "index", index)
+    CSRFProtect(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.teardown_appcontext(close_db)
+    app.register_blueprint(auth.bp)
+    for blueprint in _page_blueprints():
+        app.register_blueprint(blueprint)
     app.add_url_rule("/health", "health", health)
     return app
+
+
+def _page_blueprints() -> list[Any]:
+    """The blueprints of the pages, one per area."""
+    from web import cases
+
+    return [cases.bp]
 
 
 def load_all_workflows() -> dict[str, workflows.Workflow]:
     """Every workflow file in workflows/, loaded and validated (and cached for the services)."""
     paths = sorted(workflows.WORKFLOW_DIR.glob("*.yaml"))
     return {path.stem: workflows.workflow_named(path.stem) for path in paths}
-
-
-def index() -> str:
-    return INDEX_PAGE
 
 
 def health() -> tuple[Any, int]:

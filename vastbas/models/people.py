@@ -56,6 +56,8 @@ class Person(Base):
     pool_active: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    login_blocked_until: Mapped[datetime | None]
     digest_enabled: Mapped[bool] = mapped_column(default=True)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -1,0 +1,61 @@
+"""The three moves of a form view: parse, call one service, redirect — or show what is wrong.
+
+A refused change re-renders the same form with the user's input kept: field messages
+next to their fields, the rest at the top, and for a conflict the case's current state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, render_template
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField
+from wtforms.validators import InputRequired
+
+from vastbas.errors import Conflict, InvalidInput, NotAllowed, RuleBroken
+
+
+class CaseForm(FlaskForm):
+    """Every form that changes a case carries the version the user saw."""
+
+    version = IntegerField(widget=HiddenField().widget, validators=[InputRequired()])
+
+
+def submit(
+    form: FlaskForm,
+    call: Callable[[], Any],
+    *,
+    template: str,
+    success_url: str,
+    success_message: str,
+    **context: Any,
+) -> Any:
+    """Validate the form, call the service, redirect on success, else re-render with messages."""
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context), 400
+    try:
+        call()
+    except Conflict:
+        context["conflict"] = True
+        return render_template(template, form=form, **context), 409
+    except InvalidInput as exc:
+        _place(form, exc.fields)
+        context["problem"] = exc.message
+        return render_template(template, form=form, **context), 400
+    except (RuleBroken, NotAllowed) as exc:
+        context["problem"] = exc.message
+        context["reasons"] = getattr(exc, "reasons", [])
+        status = 403 if isinstance(exc, NotAllowed) else 400
+        return render_template(template, form=form, **context), status
+    flash(success_message)
+    return redirect(success_url)
+
+
+def _place(form: FlaskForm, fields: dict[str, str]) -> None:
+    """Put each service message next to its field, when the form has one by that name."""
+    for name, message in fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), message]
