@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vastbas import clock
+from vastbas.calendar import local_date
 from vastbas.enums import (
     ActionStatus,
     CaseRole,
@@ -288,7 +289,7 @@ class Walker:
     def network_meeting_2(self) -> None:
         k1 = self.holder(CaseRole.KOORDINATOR_1)
         self._meeting(MeetingKind.NETWORK_MEETING_2, k1, timedelta(hours=1))
-        today = clock.now().date()
+        today = local_date(clock.now())
         self.call(
             plans.save_plan,
             actor=k1,
@@ -335,7 +336,7 @@ class Walker:
 
     def new_interventions(self) -> None:
         kp = self.holder(CaseRole.KONTAKTPERSON)
-        today = clock.now().date()
+        today = local_date(clock.now())
         self.call(
             plans.save_plan,
             actor=kp,

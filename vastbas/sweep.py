@@ -107,8 +107,9 @@ def fire_claimed(
     cases = _cases(db, {t.case_id for t in timers})
     people = _People(db, cases.values(), timers)
     fired_ids = []
+    released: list[int] = []
     outgoing: list[Outgoing] = []
-    for timer in timers:
+    for position, timer in enumerate(timers):
         case = cases[timer.case_id]
         deadline = timer.deadline
         if deadline.closed_at is not None or case.closed_at is not None:
@@ -132,13 +133,28 @@ def fire_claimed(
             if definition.repeat:
                 # A repeating deadline's one reminder is this timer: close it, start the next.
                 deadline.closed_at, deadline.closed_as = now, "met"
-                deadline_service.start(db, case, definition, counted_from=deadline.due_on, now=now)
+                following = deadline_service.start(
+                    db, case, definition, counted_from=deadline.due_on, now=now
+                )
+                if any(t.fire_at <= now for t in following.timers):
+                    # The next one is already due (after downtime): hand the rest of the
+                    # batch back, so the next claim takes everything in fire_at order.
+                    released = [t.id for t in timers[position + 1 :]]
         fired_ids.append(timer.id)
         report.references.append(case.reference)
         log.info(
             "reminder fired case=%s deadline=%s timer=%s", case.reference, deadline.name, timer.id
         )
+        if released:
+            break
     report.notifications += enqueue_many(db, outgoing, now=now, settings=settings)
+    if released:
+        db.execute(
+            sa.update(Timer)
+            .where(Timer.id.in_(released), Timer.claim_token == token)
+            .values(status="pending", claim_token=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
     db.execute(
         sa.update(Timer)
         .where(Timer.id.in_(ids), Timer.claim_token == token)
