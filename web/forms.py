@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import flash, redirect, render_template
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField
+from wtforms import IntegerField
 from wtforms.validators import InputRequired
+from wtforms.widgets import HiddenInput
 
 from vastbas.errors import Conflict, InvalidInput, NotAllowed, RuleBroken
 
@@ -20,7 +21,7 @@ from vastbas.errors import Conflict, InvalidInput, NotAllowed, RuleBroken
 class CaseForm(FlaskForm):
     """Every form that changes a case carries the version the user saw."""
 
-    version = IntegerField(widget=HiddenField().widget, validators=[InputRequired()])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
 def submit(
