@@ -65,9 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _page_blueprints() -> list[Any]:
     """The blueprints of the pages, one per area."""
-    from web import cases
+    from web import admin, assignments, cases, meetings, records
 
-    return [cases.bp]
+    return [cases.bp, assignments.bp, meetings.bp, records.bp, admin.bp]
 
 
 def load_all_workflows() -> dict[str, workflows.Workflow]:
