@@ -132,12 +132,14 @@ def enqueue_many(db: Session, items: list[Outgoing], *, now: datetime, settings:
     rows = [_row(item, now, domain) for item in items]
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Core, not ORM, and no RETURNING: one multi-row INSERT, whose rowcount is the number
+    # of rows actually added (conflicts are skipped, not counted).
     statement = (
-        insert(Notification)
+        insert(Notification.__table__)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Notification.id)
+        .execution_options(preserve_rowcount=True)
     )
-    return len(db.execute(statement, rows).all())
+    return int(db.execute(statement, rows).rowcount)
 
 
 def _row(item: Outgoing, now: datetime, domain: str) -> dict[str, object]:

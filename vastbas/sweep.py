@@ -24,7 +24,7 @@ from vastbas.models import Action, Case, CaseDeadline, Person, PersonRole, Timer
 from vastbas.outbox import Outgoing, enqueue_many
 from vastbas.services import deadlines as deadline_service
 from vastbas.settings import Settings
-from vastbas.workflow import workflow_named
+from vastbas.workflow import WORKFLOW_DIR, workflow_named
 
 log = logging.getLogger(__name__)
 CASE_ROLES = {role.value: role for role in CaseRole}
@@ -155,34 +155,35 @@ def fire_claimed(
             .values(status="pending", claim_token=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
+    fired = Timer.id.in_(fired_ids) if fired_ids else sa.false()
     db.execute(
         sa.update(Timer)
         .where(Timer.id.in_(ids), Timer.claim_token == token)
-        .values(status="cancelled", claimed_until=None)
+        .values(
+            status=sa.case((fired, "fired"), else_="cancelled"),
+            fired_at=sa.case((fired, now), else_=None),
+            claimed_until=None,
+        )
         .execution_options(synchronize_session=False)
     )
-    if fired_ids:
-        db.execute(
-            sa.update(Timer)
-            .where(Timer.id.in_(fired_ids), Timer.claim_token == token)
-            .values(status="fired", fired_at=now)
-            .execution_options(synchronize_session=False)
-        )
     report.fired += len(fired_ids)
 
 
 def remind_stalled(db: Session, *, now: datetime, settings: Settings, report: SweepReport) -> int:
     """Tell the samordnare once about each open case with no activity for the set period."""
     reminded = 0
-    for name in _workflows_with_stalled(db):
+    postgres = db.get_bind().dialect.name == "postgresql"
+    for name in _workflows_with_stalled():
         workflow = workflow_named(name)
         definition = workflow.deadlines["stalled"]
         open_states = workflow.open_states
         # A generous first cut in SQL; the exact working-day rule is applied below.
         horizon = now - timedelta(days=definition.due.days + 7 * definition.due.weeks)
-        candidates = db.scalars(
-            sa.select(Case).where(
+        query = (
+            sa.select(Case)
+            .where(
                 Case.workflow == name,
+                Case.closed_at.is_(None),
                 Case.state.in_(open_states),
                 Case.last_activity_at <= horizon,
                 sa.or_(
@@ -190,7 +191,11 @@ def remind_stalled(db: Session, *, now: datetime, settings: Settings, report: Sw
                     Case.stall_reminded_for != Case.last_activity_at,
                 ),
             )
-        ).all()
+            .order_by(Case.id)
+        )
+        if postgres:  # concurrent sweeps split the stalled cases instead of repeating them
+            query = query.with_for_update(skip_locked=True)
+        candidates = db.scalars(query).all()
         if not candidates:
             continue
         samordnare = _samordnare(db)
@@ -211,19 +216,21 @@ def remind_stalled(db: Session, *, now: datetime, settings: Settings, report: Sw
                 Outgoing(f"stalled:{case.id}:{stamp}:{p.id}", "reminder", p, case.id, message)
                 for p in samordnare
             ]
-            report.notifications += enqueue_many(db, items, now=now, settings=settings)
+            added = enqueue_many(db, items, now=now, settings=settings)
+            report.notifications += added
             # Core UPDATE: the sweep must not bump the case version a user is editing.
             db.execute(
                 sa.update(Case.__table__)
                 .where(Case.__table__.c.id == case.id)
                 .values(stall_reminded_for=case.last_activity_at)
             )
-            reminded += 1
+            reminded += 1 if added else 0
     return reminded
 
 
-def _workflows_with_stalled(db: Session) -> list[str]:
-    names = db.scalars(sa.select(Case.workflow).distinct()).all()
+def _workflows_with_stalled() -> list[str]:
+    """The workflow files that define a stalled-case deadline (read from disk, not cases)."""
+    names = sorted(path.stem for path in WORKFLOW_DIR.glob("*.yaml"))
     return [n for n in names if "stalled" in workflow_named(n).deadlines]
 
 

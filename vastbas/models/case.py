@@ -40,7 +40,17 @@ class Case(Base):
     """One child's case in one workflow; `version` guards against lost updates."""
 
     __tablename__ = "cases"
-    __table_args__ = (sa.Index("ix_cases_state_unit", "state", "unit_id"),)
+    __table_args__ = (
+        sa.Index("ix_cases_state_unit", "state", "unit_id"),
+        # The sweep's stalled-case check reads only open cases by their last activity.
+        sa.Index(
+            "ix_cases_open_activity",
+            "workflow",
+            "last_activity_at",
+            sqlite_where=sa.text("closed_at IS NULL"),
+            postgresql_where=sa.text("closed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
