@@ -237,6 +237,13 @@ def confirm_transition(reference: str, trigger: str) -> Any:
     return render_template("cases/confirm.html", form=form, page=page, info=available.info)
 
 
+def _after_change(reference: str) -> str:
+    """Back to the case, or to Mina ärenden when the change took the user's role away."""
+    if queries.may_see(get_db(), reference, user_id()):
+        return url_for(".case_page", reference=reference)
+    return url_for(".my_cases")
+
+
 @bp.post("/cases/<reference>/transitions/<trigger>")
 @login_required
 def fire_transition(reference: str, trigger: str) -> Any:
@@ -257,7 +264,7 @@ def fire_transition(reference: str, trigger: str) -> Any:
             reason=reason,
         ),
         template="cases/confirm.html" if info.needs_confirmation else "cases/case.html",
-        success_url=url_for(".case_page", reference=reference),
+        success_url=lambda: _after_change(reference),
         success_message=done,
         page=page,
         info=info,

@@ -29,11 +29,15 @@ def submit(
     call: Callable[[], Any],
     *,
     template: str,
-    success_url: str,
+    success_url: str | Callable[[], str],
     success_message: str,
     **context: Any,
 ) -> Any:
-    """Validate the form, call the service, redirect on success, else re-render with messages."""
+    """Validate the form, call the service, redirect on success, else re-render with messages.
+
+    `success_url` may be a function, for a target that depends on the change (a user who
+    just closed a case may no longer see it).
+    """
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 400
     try:
@@ -51,7 +55,7 @@ def submit(
         status = 403 if isinstance(exc, NotAllowed) else 400
         return render_template(template, form=form, **context), status
     flash(success_message)
-    return redirect(success_url)
+    return redirect(success_url() if callable(success_url) else success_url)
 
 
 def _place(form: FlaskForm, fields: dict[str, str]) -> None:
