@@ -46,18 +46,19 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, and remind about stalled cases."""
     report = SweepReport()
     token = token or uuid.uuid4().hex
-    while True:
-        with sessions() as db:
+    # One session and connection for the whole sweep (an idle sweep is two short
+    # transactions on one checkout); each batch is claimed and fired in its own commits.
+    with sessions() as db:
+        while True:
             ids = claim_due(
                 db, now=now, token=token, lease_s=settings.lease_s, limit=settings.batch_size
             )
             db.commit()
-        if not ids:
-            break
-        with sessions() as db:
+            if not ids:
+                break
             fire_claimed(db, ids, token=token, now=now, settings=settings, report=report)
             db.commit()
-    with sessions() as db:
+            db.expunge_all()  # keep memory flat over many batches
         report.stalled = remind_stalled(db, now=now, settings=settings, report=report)
         db.commit()
     return report
