@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from builders import case_at, municipality
 from conftest import csrf_token
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -22,15 +21,6 @@ from vastbas.services.assignments import koordinator_suggestions
 from vastbas.services.base import load_case
 
 LoginAs = Callable[..., None]
-
-
-@pytest.fixture(autouse=True)
-def admin_pages(app: Flask) -> None:
-    """The admin blueprint, until create_app registers it."""
-    from web import admin as admin_web
-
-    if "admin" not in app.blueprints:
-        app.register_blueprint(admin_web.bp)
 
 
 @pytest.fixture

@@ -9,27 +9,12 @@ import pytest
 import sqlalchemy as sa
 from builders import case_at, municipality
 from conftest import csrf_token
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from vastbas.demo import Walker
 from vastbas.enums import CaseRole
 from vastbas.models import Assignment, Person, Unit
-
-
-@pytest.fixture
-def app(app: Flask) -> Flask:
-    """The app with these dialogs, and a stand-in case page until the real one is merged."""
-    from web import assignments, meetings
-
-    for blueprint in (assignments.bp, meetings.bp):
-        if blueprint.name not in app.blueprints:
-            app.register_blueprint(blueprint)
-    if "cases.case_page" not in app.view_functions:
-        app.add_url_rule("/cases/<reference>", "cases.case_page", lambda reference: reference)
-    return app
-
 
 # On SQLite every transaction begins IMMEDIATE (it takes the write lock), so each helper
 # that reads through the test's session ends its transaction before the app is asked.

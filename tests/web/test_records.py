@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from builders import case_at, municipality
-from flask import Flask
+from conftest import CSRF_FIELD
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -23,19 +23,7 @@ from vastbas.services import cases
 from vastbas.services.base import load_case
 
 LoginAs = Callable[..., None]
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
-
-
-@pytest.fixture(autouse=True)
-def record_pages(app: Flask) -> None:
-    """The records blueprint, and a stand-in case page until the real one is registered."""
-    from web import records
-
-    if "records" not in app.blueprints:
-        app.register_blueprint(records.bp)
-    if "cases.case_page" not in app.view_functions:
-        app.add_url_rule("/cases/<reference>", "cases.case_page", lambda reference: reference)
 
 
 @pytest.fixture
@@ -78,7 +66,7 @@ def open_form(client: FlaskClient, path: str) -> dict[str, str]:
     page = client.get(path)
     assert page.status_code == 200, page.get_data(as_text=True)
     html = page.get_data(as_text=True)
-    token, version = TOKEN.search(html), VERSION.search(html)
+    token, version = CSRF_FIELD.search(html), VERSION.search(html)
     assert token and version, html
     return {"csrf_token": token.group(1), "version": version.group(1)}
 
@@ -311,7 +299,7 @@ def test_a_user_without_a_role_on_the_case_gets_404(
     path = f"/cases/{walker.reference}/child-voice"
     assert client.get(path).status_code == 404
     assert client.get(f"/cases/{walker.reference}/network").status_code == 404
-    token = TOKEN.search(client.get("/").get_data(as_text=True))
+    token = CSRF_FIELD.search(client.get("/").get_data(as_text=True))
     assert token
     answer = client.post(path, data={"csrf_token": token.group(1), "version": version, "text": "x"})
     assert answer.status_code == 404
