@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
@@ -26,7 +26,7 @@ from vastbas.services import assignments
 from vastbas.services.base import is_samordnare, open_case_for, workflow_of
 from web.auth import login_required, user_id
 from web.database import get_db
-from web.forms import CaseForm, submit
+from web.forms import CaseForm, case_page_url, on_get, submit
 
 bp = Blueprint("assignments", __name__)
 
@@ -276,11 +276,7 @@ def options(pairs: Any) -> list[SelectChoice]:
 
 def make_form(form_class: type[FlaskForm], defaults: dict[str, Any]) -> Any:
     """The form from the request; on GET filled in with `defaults` (the case's version…)."""
-    return form_class(data=defaults if request.method == "GET" else None)
-
-
-def _case_page(reference: str) -> str:
-    return url_for("cases.case_page", reference=reference)
+    return form_class(data=on_get(defaults))
 
 
 # --- views ---------------------------------------------------------------------------
@@ -310,7 +306,7 @@ def koordinatorer(reference: str) -> Any:
             db, reference, *form.chosen(), actor=user_id(), expected_version=form.version.data
         ),
         template=template,
-        success_url=_case_page(reference),
+        success_url=case_page_url(reference),
         success_message="Koordinatorerna är utsedda.",
         page=page,
         current=page.case,
@@ -333,7 +329,7 @@ def kontaktperson(reference: str) -> Any:
             db, reference, form.person_id.data, actor=user_id(), expected_version=form.version.data
         ),
         template=template,
-        success_url=_case_page(reference),
+        success_url=case_page_url(reference),
         success_message="Kontaktpersonen är utsedd.",
         page=page,
         current=page.case,
@@ -363,7 +359,7 @@ def sprakror(reference: str) -> Any:
             outside_phone=form.outside_phone.data,
         ),
         template=template,
-        success_url=_case_page(reference),
+        success_url=case_page_url(reference),
         success_message="Språkröret är utsett.",
         page=page,
         current=page.case,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
@@ -22,6 +22,16 @@ class CaseForm(FlaskForm):
     """Every form that changes a case carries the version the user saw."""
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+def on_get(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Prefill a form on GET only; a POST shows exactly what the user sent."""
+    return data if request.method == "GET" else None
+
+
+def case_page_url(reference: str) -> str:
+    """Where a change to a case leads back to."""
+    return url_for("cases.case_page", reference=reference)
 
 
 def submit(

@@ -42,7 +42,7 @@ from vastbas.workflow import workflow_named
 from web.assignments import CaseHeader, make_form, open_page, options
 from web.auth import login_required, user_id
 from web.database import get_db
-from web.forms import CaseForm, submit
+from web.forms import CaseForm, case_page_url, submit
 
 bp = Blueprint("meetings", __name__)
 
@@ -227,10 +227,6 @@ class HoldForm(CaseForm):
         ]
 
 
-def _case_page(reference: str) -> str:
-    return url_for("cases.case_page", reference=reference)
-
-
 # --- views ---------------------------------------------------------------------------
 
 
@@ -261,7 +257,7 @@ def book(reference: str) -> Any:
             place=form.place.data or "",
         ),
         template=template,
-        success_url=_case_page(reference),
+        success_url=case_page_url(reference),
         # Warnings never block a booking (booking.py); they follow it to the case page.
         success_message=" ".join(["Mötet är bokat.", *warnings]),
         page=page,
@@ -296,7 +292,7 @@ def hold(reference: str, meeting_id: int) -> Any:
             attendance=form.attendance(),
         ),
         template=template,
-        success_url=_case_page(reference),
+        success_url=case_page_url(reference),
         success_message="Mötet är registrerat som hållet.",
         page=page,
         names=names,
@@ -316,7 +312,7 @@ def invitations_sent(reference: str, meeting_id: int) -> Any:
             db, reference, meeting_id, actor=user_id(), expected_version=form.version.data
         ),
         template="meetings/letter.html",
-        success_url=_case_page(reference),
+        success_url=case_page_url(reference),
         success_message="Kallelserna är registrerade som skickade.",
         page=page,
         current=page.case,

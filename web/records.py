@@ -43,7 +43,7 @@ from vastbas.services.base import can_see, load_case, require_activity, roles_on
 from web.auth import current_user, login_required, user_id
 from web.cases import CONSENT_ACTORS
 from web.database import get_db
-from web.forms import CaseForm, submit
+from web.forms import CaseForm, case_page_url, on_get, submit
 
 bp = Blueprint("records", __name__, url_prefix="/cases/<reference>")
 
@@ -297,11 +297,6 @@ def _page(case: Case) -> RecordPage:
     )
 
 
-def on_get(data: dict[str, Any]) -> dict[str, Any] | None:
-    """Prefill a form on GET only; a POST shows exactly what the user sent."""
-    return data if request.method == "GET" else None
-
-
 def form_page(
     form: RecordForm,
     call: Callable[[], Any],
@@ -318,7 +313,7 @@ def form_page(
         form,
         call,
         template=template,
-        success_url=success_url or url_for("cases.case_page", reference=page.reference),
+        success_url=success_url or case_page_url(page.reference),
         success_message=success_message,
         page=page,
         current=page,
