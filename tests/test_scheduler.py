@@ -8,31 +8,25 @@ bounded polls of the database; no test sleeps until a deadline, the timers are m
 
 from __future__ import annotations
 
-import asyncio
-import email
 import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from builders import case_at, municipality
 from click.testing import CliRunner, Result
+from mailserver import Inbox, MailServer
 
 from vastbas import clock
 from vastbas import scheduler as scheduler_module
@@ -50,56 +44,6 @@ TICK_LINE = re.compile(
     r"e-post: (?P<sent>\d+) skickade, (?P<waiting>\d+) väntar, (?P<failed>\d+) misslyckade; "
     r"dagsöversikter: (?P<digests>\d+)"
 )
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it accepts; it can hold the n-th message.
-
-    A held message gets no answer until `release` is set, and then a refusal: the sender
-    never heard "250", so it was not delivered and must come again.
-    """
-
-    def __init__(self, hold_at: int | None = None) -> None:
-        self.received: list[EmailMessage] = []
-        self.hold_at = hold_at
-        self.seen = 0
-        self.holding = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        self.seen += 1
-        if self.seen == self.hold_at:
-            self.holding.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
-            return "451 Try again later"
-        message = email.message_from_bytes(envelope.original_content, policy=default_policy)
-        self.received.append(message)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def message_ids(self) -> Counter[str]:
-        return Counter(str(m["Message-ID"]) for m in self.received)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class MailServer:
-    def __init__(self, inbox: Inbox) -> None:
-        self.inbox = inbox
-        self.port = free_port()
-        self.controller = Controller(inbox, hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> MailServer:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.inbox.release.set()
-        self.controller.stop()
 
 
 def wait_for(what: str, done: Callable[[], bool], timeout: float = WAIT_S) -> None:
@@ -311,6 +255,9 @@ def test_a_scheduler_stopped_with_sigterm_and_started_again_sends_each_reminder_
 
         second = SchedulerProcess(database, mail, tmp_path / "second.log")
         try:
+            # The first may have sent everything already: a SIGTERM before the second has
+            # set up its signal handlers would kill it instead of stopping it.
+            second.wait_started()
             wait_for("every reminder to be sent", lambda: database.all_sent(due))
             assert second.stop() == 0, second.log_text()
         finally:
@@ -338,6 +285,9 @@ def test_a_scheduler_killed_in_the_middle_of_sending_loses_and_repeats_nothing(
 
         second = SchedulerProcess(database, mail, tmp_path / "second.log")
         try:
+            # The first may have sent everything already: a SIGTERM before the second has
+            # set up its signal handlers would kill it instead of stopping it.
+            second.wait_started()
             wait_for("every reminder to be sent", lambda: database.all_sent(due))
             assert second.stop() == 0, second.log_text()
         finally:
@@ -381,15 +331,15 @@ def test_tick_a_year_later_sends_the_reminders_once(
     assert did["sent"] == len(inbox.received) > 40
     assert again == dict.fromkeys(again, 0)
     assert max(inbox.message_ids().values()) == 1
-    subjects = Counter(str(m["Subject"]).split(":")[0] for m in inbox.received)
+    subjects = Counter(str(r.message["Subject"]).split(":")[0] for r in inbox.received)
     assert subjects["Påminnelse"] + subjects["Försenat"] > 0
     assert subjects["Västbas"] == did["digests"]
     engine = make_engine(url)
     with engine.connect() as connection:
         children = connection.execute(sa.select(Case.child_name, Case.child_personnummer)).all()
     engine.dispose()
-    for message in inbox.received:
-        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for received in inbox.received:
+        text = received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         for name, personnummer in children:
             assert name not in text and personnummer not in text
 

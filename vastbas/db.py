@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SQLITE_PATH = Path("instance") / "vastbas.sqlite3"
+# Seconds to wait for PostgreSQL to accept a connection (`?connect_timeout=` in the URL wins).
+CONNECT_TIMEOUT_S = 5
 
 
 def database_url(url: str | None = None) -> str:
@@ -34,8 +36,14 @@ def make_engine(url: str | None = None, **kwargs: object) -> sa.Engine:
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
+    # A connection the database dropped (a restart, a network cut) is noticed before use
+    # and replaced; a database that does not answer fails fast instead of hanging a worker.
     kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))  # type: ignore[call-overload]
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    return sa.create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

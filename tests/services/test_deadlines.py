@@ -12,17 +12,16 @@ from __future__ import annotations
 import email
 import logging
 import re
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.policy import default as default_policy
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from builders import case_at, municipality
 from freezegun import freeze_time
+from mailserver import MailServer
 from sqlalchemy.orm import Session
 
 from vastbas import clock, demo, outbox
@@ -577,27 +576,10 @@ def test_a_crashed_sweeps_claim_is_taken_over_when_its_lease_ends(db, engine, pe
     assert (told, report.fired) == ([], 0)
 
 
-@dataclass
-class Inbox:
-    """An aiosmtpd handler that keeps every message as the server got it."""
-
-    raw: list[bytes] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.raw.append(envelope.original_content)
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, Settings]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, replace(SETTINGS, smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_s=5)
-    controller.stop()
+def inbox() -> Iterator[tuple[MailServer, Settings]]:
+    with MailServer() as mail:
+        yield mail, replace(SETTINGS, smtp_host="127.0.0.1", smtp_port=mail.port, smtp_timeout_s=5)
 
 
 def personnummer_forms(pnr: str) -> set[str]:
@@ -614,7 +596,7 @@ def test_reminder_mails_name_neither_the_child_nor_the_personnummer(
     db, engine, people, inbox, caplog
 ):
     caplog.set_level(logging.DEBUG)
-    handler, settings = inbox
+    mail, settings = inbox
     walker, _ = planned_case(db, people)
     case = walker.case
     secrets = {case.child_name, *case.child_name.split()} | personnummer_forms(
@@ -630,8 +612,8 @@ def test_reminder_mails_name_neither_the_child_nor_the_personnummer(
             sa.select(sa.func.count()).where(Notification.email.is_not(None))
         )
     result = outbox.send_due(sessions, settings, now=back)
-    assert result.sent == with_email == len(handler.raw) > 5
-    for raw in handler.raw:
+    assert result.sent == with_email == len(mail.received) > 5
+    for raw in (received.raw for received in mail.received):
         message = email.message_from_bytes(raw, policy=default_policy)
         seen = [raw.decode("utf-8", "replace"), *(f"{k}: {v}" for k, v in message.items())]
         seen += [part.get_content() for part in message.walk() if not part.is_multipart()]

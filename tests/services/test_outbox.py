@@ -6,21 +6,17 @@ counts deliveries by Message-ID there: that is what "never lost, never sent twic
 
 from __future__ import annotations
 
-import email
 import re
-import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import default as default_policy
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from builders import case_at, municipality
+from mailserver import MailServer
 from sqlalchemy.orm import Session
 
 from vastbas import demo, outbox
@@ -36,69 +32,6 @@ from vastbas.settings import Settings
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 WHAT = "Bedömning av förfrågan"
 DUE = date(2026, 12, 1)
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler that keeps every message and refuses the addresses it is told to."""
-
-    received: list[Received] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-    hang_up_on: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.hang_up_on:
-            self.hang_up_on.discard(address)
-            server.transport.close()
-            return "421 4.3.2 Closing"
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.original_content, policy=default_policy)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def message_ids(self) -> Counter[str]:
-        return Counter(r.message["Message-ID"] for r in self.received)
-
-
-class MailServer:
-    """A real SMTP server on a free local port, which a test can stop and start."""
-
-    def __init__(self) -> None:
-        self.recorder = Recorder()
-        self.port = free_port()
-        self.settings = Settings(smtp_host="127.0.0.1", smtp_port=self.port, smtp_timeout_s=5)
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def received(self) -> list[Received]:
-        return self.recorder.received
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -270,7 +203,7 @@ def test_smtp_down_loses_nothing_and_each_is_sent_once_when_it_is_back(
     later = NOW + timedelta(minutes=2)
     assert outbox.send_due(engine, down.settings, now=later) == SendReport(sent=4)
     assert outbox.send_due(engine, down.settings, now=later) == SendReport()
-    ids = down.recorder.message_ids()
+    ids = down.inbox.message_ids()
     assert sorted(ids) == sorted(row.message_id for row in rows(engine))
     assert set(ids.values()) == {1}
     assert {r.rcpt_tos[0] for r in down.received} == {p.email for p in recipients}
@@ -292,7 +225,7 @@ def test_a_refused_address_fails_and_an_admin_can_send_it_again(
     db, engine, walker, people, server, caplog
 ):
     caplog.set_level("INFO", logger="vastbas.outbox")
-    server.recorder.refuse[people.admin.email] = "550 5.1.1 Mailbox unavailable"
+    server.inbox.refuse[people.admin.email] = "550 5.1.1 Mailbox unavailable"
     queue(db, walker, people.samordnare, "r:ok", server.settings)
     queue(db, walker, people.admin, "r:bad", server.settings)
 
@@ -318,7 +251,7 @@ def test_a_refused_address_fails_and_an_admin_can_send_it_again(
     assert (again.status, again.attempts, again.next_attempt_at) == ("pending", 0, later)
     assert again.message_id == bad.message_id
 
-    del server.recorder.refuse[people.admin.email]
+    del server.inbox.refuse[people.admin.email]
     assert outbox.send_due(engine, server.settings, now=later) == SendReport(sent=1)
     assert server.received[-1].message["Message-ID"] == bad.message_id
     assert server.received[-1].rcpt_tos == [people.admin.email]
@@ -326,7 +259,7 @@ def test_a_refused_address_fails_and_an_admin_can_send_it_again(
 
 def test_a_temporary_refusal_backs_off_then_gives_up(db, engine, walker, people, server):
     settings = replace(server.settings, max_send_attempts=3)
-    server.recorder.refuse[people.samordnare.email] = "451 4.3.0 Try again later"
+    server.inbox.refuse[people.samordnare.email] = "451 4.3.0 Try again later"
     queue(db, walker, people.samordnare, "r:1", settings)
 
     assert outbox.send_due(engine, settings, now=NOW) == SendReport(retried=1)
@@ -351,7 +284,7 @@ def test_a_dropped_connection_retries_that_message_and_sends_the_rest(
     db, engine, walker, people, server
 ):
     first, dropped, last = people.koordinatorer[:3]
-    server.recorder.hang_up_on.add(dropped.email)
+    server.inbox.hang_up_on.add(dropped.email)
     for i, person in enumerate((first, dropped, last)):
         queue(db, walker, person, f"r:{i}", server.settings)
 
@@ -365,7 +298,7 @@ def test_a_dropped_connection_retries_that_message_and_sends_the_rest(
 
     later = NOW + timedelta(minutes=1)
     assert outbox.send_due(engine, server.settings, now=later) == SendReport(sent=1)
-    assert set(server.recorder.message_ids().values()) == {1}
+    assert set(server.inbox.message_ids().values()) == {1}
     assert len(server.received) == 3
 
 
@@ -386,7 +319,7 @@ def test_a_crashed_senders_claim_is_taken_over_when_its_lease_ends(
     after = NOW + timedelta(minutes=6)
     assert outbox.send_due(engine, server.settings, now=after) == SendReport(sent=1)
     assert outbox.send_due(engine, server.settings, now=after) == SendReport()
-    assert server.recorder.message_ids() == Counter({row.message_id: 1})
+    assert server.inbox.message_ids() == Counter({row.message_id: 1})
     (row,) = rows(engine)
     assert (row.status, row.sent_at) == ("sent", after)
 
@@ -410,7 +343,7 @@ def test_senders_side_by_side_deliver_each_message_once(db, engine, walker, peop
         thread.join(timeout=60)
 
     assert errors == []
-    ids = server.recorder.message_ids()
+    ids = server.inbox.message_ids()
     assert len(ids) == 24 and set(ids.values()) == {1}
     assert {row.status for row in rows(engine)} == {"sent"}
 
