@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -391,6 +391,60 @@ def tick(at: str | None) -> None:
         f"e-post: {sent.sent} skickade, {waiting} väntar, {sent.failed} misslyckade; "
         f"dagsöversikter: {digests}"
     )
+
+
+GALLRA_PROGRESS_EVERY = 1000
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Visa bara vad som skulle gallras; ändra inget.")
+@click.option(
+    "--now",
+    "at",
+    metavar="ISO-DATUMTID",
+    help="Räkna som om klockan vore denna (utan tidszon: svensk tid).",
+)
+def gallra(dry_run: bool, at: str | None) -> None:
+    """Remove the personal data of cases closed longer than VASTBAS_GALLRING_MONTHS."""
+    from vastbas import clock
+    from vastbas.services.gallring import gallra as run_gallring
+    from vastbas.settings import Settings
+
+    now = _instant(at) if at else clock.now()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def progress(done: int, total: int) -> None:
+        if done % GALLRA_PROGRESS_EVERY == 0 and done < total:
+            click.echo(f"Gallrat {done} av {total} ärenden …", err=True)
+
+    with _session() as db:
+        report = run_gallring(db, now, settings, dry_run=dry_run, progress=progress)
+    last_day = local_datetime(report.cutoff).date() - timedelta(days=1)
+    listed = report.due if dry_run else report.thinned
+    for item in listed:
+        click.echo(f"{item.reference}  avslutat {local_datetime(item.closed_at).date()}")
+    scope = f"avslut till och med {last_day}; gallringstid {settings.gallring_months} månader"
+    if dry_run:
+        click.echo(
+            f"Torrkörning, inget har ändrats: {_cases(len(listed))} skulle gallras ({scope})."
+        )
+        return
+    click.echo(f"{_cases(len(listed))} gallrades ({scope}).")
+    if report.skipped:
+        click.echo(f"{_cases(report.skipped)} ändrades under körningen och väntar till nästa.")
+    if report.failed:
+        click.echo(
+            f"{_cases(len(report.failed))} gick inte att gallra: {', '.join(report.failed)}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _cases(n: int) -> str:
+    return f"{n} ärende" if n == 1 else f"{n} ärenden"
 
 
 def _instant(text: str) -> datetime:

@@ -28,6 +28,7 @@ from vastbas import clock
 from vastbas.calendar import STOCKHOLM
 from vastbas.digest import send_digests
 from vastbas.outbox import SendReport, send_due
+from vastbas.services.gallring import GallringReport, gallra
 from vastbas.settings import Settings
 from vastbas.sweep import sweep
 
@@ -61,16 +62,23 @@ def run_digest(sessions: sessionmaker[Session], settings: Settings) -> str:
 
 def run_retention(sessions: sessionmaker[Session], settings: Settings) -> str:
     """Nightly thinning of closed cases (gallring)."""
-    retention(sessions, settings, now=clock.now())
-    return "done"
+    report = retention(sessions, settings, now=clock.now())
+    return (
+        f"{len(report.thinned)} closed cases thinned, {len(report.failed)} failed, "
+        f"{report.skipped} left for the next run"
+    )
 
 
-def retention(sessions: sessionmaker[Session], settings: Settings, *, now: datetime) -> None:
-    """Thin closed cases after the configured period (gallring); a no-op for now.
+def retention(
+    sessions: sessionmaker[Session], settings: Settings, *, now: datetime
+) -> GallringReport:
+    """Thin the cases closed longer than VASTBAS_GALLRING_MONTHS, one transaction each.
 
-    Gallring, keeping anonymous statistics, comes with the reports issue; the job is
-    wired already so the schedule does not change when it arrives.
+    At 03:30, not in the 02:00–03:00 hour that a DST change skips or repeats; a second
+    run (two schedulers, a repeated hour) would find nothing left to thin anyway.
     """
+    with sessions() as db:
+        return gallra(db, now, settings, dry_run=False)
 
 
 def drain_outbox(

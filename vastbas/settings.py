@@ -27,6 +27,8 @@ class Settings:
     batch_size: int = 500
     max_send_attempts: int = 8
     embedded_scheduler: bool = True
+    # Gallring: closed cases lose their personal data this many months after closing.
+    gallring_months: int = 24
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +45,9 @@ class Settings:
         security = (get("SMTP_SECURITY") or "none").lower()
         if security not in ("none", "starttls", "ssl"):
             raise ValueError("VASTBAS_SMTP_SECURITY must be none, starttls or ssl")
+        gallring_months = number("GALLRING_MONTHS", cls.gallring_months)
+        if gallring_months < 1:
+            raise ValueError("VASTBAS_GALLRING_MONTHS must be at least 1")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             base_url=(get("BASE_URL") or cls.base_url).rstrip("/"),
@@ -60,4 +65,5 @@ class Settings:
             max_send_attempts=number("MAX_SEND_ATTEMPTS", cls.max_send_attempts),
             embedded_scheduler=(get("EMBEDDED_SCHEDULER") or "1").lower()
             not in ("0", "false", "no"),
+            gallring_months=gallring_months,
         )

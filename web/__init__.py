@@ -12,13 +12,26 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app, jsonify
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from vastbas import workflow as workflows
 from vastbas.db import database_url, make_engine, session_factory
-from web import auth, errors, i18n, security
+from web import auth, errors, i18n, reads, security
 from web.database import close_db
+from web.forms import ID_MAX
 
 log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a route, at most ID_MAX: a larger number names nothing (404).
+
+    Without the bound, an id beyond 64 bits reached SQLite, whose driver fails on it (500).
+    """
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def settings_from_env() -> dict[str, Any]:
@@ -44,6 +57,7 @@ def settings_from_env() -> dict[str, Any]:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; a workflow file that does not load stops it here (WorkflowError)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter
     app.config.from_mapping(settings_from_env())
     if config:
         app.config.from_mapping(config)
@@ -51,23 +65,41 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
     app.extensions["vastbas.engine"] = engine
     app.extensions["vastbas.sessions"] = session_factory(engine)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    reads.init_app(app)
     app.teardown_appcontext(close_db)
     app.register_blueprint(auth.bp)
     for blueprint in _page_blueprints():
         app.register_blueprint(blueprint)
+    # The API authenticates by bearer token only, never a cookie: nothing for CSRF to ride on.
+    csrf.exempt(app.blueprints["api"])
     app.add_url_rule("/health", "health", health)
     return app
 
 
 def _page_blueprints() -> list[Any]:
     """The blueprints of the pages, one per area."""
-    from web import admin, assignments, cases, meetings, records
+    from web import (
+        admin,
+        api,
+        assignments,
+        cases,
+        deviations,
+        documents,
+        feed,
+        meetings,
+        records,
+        statistics,
+        tokens,
+    )
 
-    return [cases.bp, assignments.bp, meetings.bp, records.bp, admin.bp]
+    return [
+        cases.bp, assignments.bp, meetings.bp, records.bp, documents.bp, admin.bp,
+        tokens.bp, feed.bp, api.bp, statistics.bp, deviations.bp,
+    ]  # fmt: skip
 
 
 def load_all_workflows() -> dict[str, workflows.Workflow]:

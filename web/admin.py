@@ -28,7 +28,7 @@ from vastbas.services import accounts
 from vastbas.services import admin as admin_service
 from web.auth import current_user, login_required, user_id
 from web.database import get_db
-from web.forms import submit
+from web.forms import optional_id, required_id, submit
 from web.records import PICK, SwedishMeta, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -42,13 +42,6 @@ def _admins_only() -> None:
         raise NotAllowed(
             "Administrationen är bara för administratörer. Be en administratör om hjälp."
         )
-
-
-def optional_id(value: Any) -> int | None:
-    """A select's value as an id, or None for the empty choice."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 def checkboxes(label: str, **kwargs: Any) -> SelectMultipleField:
@@ -121,7 +114,7 @@ class UnitForm(AdminForm):
 
 class UnitStaffForm(AdminForm):
     rektor_id = SelectField("Rektor", coerce=optional_id, validate_choice=False)
-    eht_ids = checkboxes("Elevhälsoteamet (EHT)", coerce=int, validate_choice=False)
+    eht_ids = checkboxes("Elevhälsoteamet (EHT)", coerce=required_id, validate_choice=False)
 
 
 class PoolAddForm(AdminForm):

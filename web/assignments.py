@@ -26,7 +26,7 @@ from vastbas.services import assignments
 from vastbas.services.base import is_samordnare, open_case_for, workflow_of
 from web.auth import login_required, user_id
 from web.database import get_db
-from web.forms import CaseForm, case_page_url, on_get, submit
+from web.forms import CaseForm, case_page_url, on_get, optional_id, required_id, submit
 
 bp = Blueprint("assignments", __name__)
 
@@ -180,13 +180,6 @@ def sprakror_dialog(db: Session, reference: str) -> SprakrorDialog:
 # --- forms ---------------------------------------------------------------------------
 
 
-def optional_id(value: object) -> int | None:
-    """A person id from a select or radio list; the empty choice is None."""
-    if value is None or value == "":
-        return None
-    return int(str(value))
-
-
 NOT_A_PERSON = "Välj en person i listan."
 
 
@@ -232,9 +225,10 @@ class KoordinatorForm(CaseForm):
 
 def _parse_pair(value: str) -> tuple[int, int] | None:
     first, _, second = value.partition("-")
-    if not (first.isdigit() and second.isdigit()):
+    try:
+        return required_id(first), required_id(second)
+    except ValueError:
         return None
-    return int(first), int(second)
 
 
 class KontaktpersonForm(CaseForm):

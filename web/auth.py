@@ -22,7 +22,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -30,13 +29,14 @@ from vastbas.errors import NotAllowed
 from vastbas.models import Person
 from vastbas.services import accounts
 from web.database import get_db
+from web.forms import SwedishForm
 from web.i18n import t
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SwedishForm):
     username = StringField(t("login.username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(t("login.password"), validators=[DataRequired(), Length(max=256)])
 

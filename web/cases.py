@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -21,7 +20,7 @@ from vastbas.personnummer_check import normalise_personnummer
 from vastbas.services import cases, transitions
 from web.auth import login_required, user_id
 from web.database import get_db
-from web.forms import CaseForm, submit
+from web.forms import CaseForm, SwedishForm, optional_id, submit
 
 bp = Blueprint("cases", __name__)
 
@@ -98,11 +97,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _unit_or_none(value: Any) -> int | None:
-    return int(value) if value not in (None, "") else None
-
-
-class RequestForm(FlaskForm):
+class RequestForm(SwedishForm):
     """Ny förfrågan: who asks, about which child, where, why, and the family's consent."""
 
     initiator_kind = SelectField(
@@ -130,7 +125,7 @@ class RequestForm(FlaskForm):
         validators=[DataRequired("Ange barnets personnummer.")],
         description="ÅÅÅÅMMDD-NNNN",
     )
-    unit_id = SelectField("Barnets förskola eller skola", coerce=_unit_or_none)
+    unit_id = SelectField("Barnets förskola eller skola", coerce=optional_id)
     background = TextAreaField(
         "Bakgrund",
         validators=[Length(max=LONG_TEXT_MAX, message="Texten är för lång.")],
@@ -204,7 +199,7 @@ def _request_fields(form: RequestForm) -> dict[str, Any]:
 def case_page(reference: str) -> Any:
     reveal = request.args.get("visa") == "personnummer"
     page = queries.case_page(get_db(), reference, user_id(), _today(), reveal_personnummer=reveal)
-    queries.record_case_read(get_db(), reference, user_id(), personnummer=reveal)
+    # The read is audited by web/reads.py, as every page of a case is.
     return render_template("cases/case.html", page=page, links=ACTIVITY_LINKS)
 
 

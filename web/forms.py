@@ -6,6 +6,7 @@ next to their fields, the rest at the top, and for a conflict the case's current
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,12 +17,62 @@ from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
 from vastbas.errors import Conflict, InvalidInput, NotAllowed, RuleBroken
+from web.i18n import FormTranslations, t
+
+# The largest id a form or a URL may name: the range of an INTEGER column on every database.
+# Beyond 64 bits SQLite's driver fails, so an unchecked id became a 500.
+ID_MAX = 2**31 - 1
 
 
-class CaseForm(FlaskForm):
+def optional_id(value: object) -> int | None:
+    """An id chosen in a select or radio list, None for the empty choice.
+
+    Anything else raises ValueError, which WTForms shows as "Välj ett av alternativen".
+    """
+    if value is None or value in ("", "None"):
+        return None
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > ID_MAX:
+        raise ValueError(f"not an id: {text[:20]!r}")
+    return int(text)
+
+
+def required_id(value: object) -> int:
+    """An id chosen in a list where the empty choice is not an answer."""
+    found = optional_id(value)
+    if found is None:
+        raise ValueError("no id")
+    return found
+
+
+class SwedishMeta:
+    """WTForms' own messages ("This field is required.") in Swedish; we have no Babel."""
+
+    def get_translations(self, form: Any) -> FormTranslations:
+        return FormTranslations()
+
+
+class SwedishForm(FlaskForm):
+    """The base of our forms: CSRF from Flask-WTF, every message in Swedish."""
+
+    Meta = SwedishMeta
+
+
+class CaseForm(SwedishForm):
     """Every form that changes a case carries the version the user saw."""
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+def form_problem(form: Any) -> str | None:
+    """The message for an error on a field the user cannot see (the version, an id)."""
+    for field in form:
+        if field.type in ("FieldList", "FormField"):
+            if form_problem(field):
+                return t("form.stale")
+        elif field.errors and getattr(field.widget, "input_type", None) == "hidden":
+            return t("form.stale")
+    return None
 
 
 def on_get(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -49,6 +100,7 @@ def submit(
     just closed a case may no longer see it).
     """
     if not form.validate_on_submit():
+        context.setdefault("problem", form_problem(form))
         return render_template(template, form=form, **context), 400
     try:
         call()

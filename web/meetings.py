@@ -42,7 +42,7 @@ from vastbas.workflow import workflow_named
 from web.assignments import CaseHeader, make_form, open_page, options
 from web.auth import login_required, user_id
 from web.database import get_db
-from web.forms import CaseForm, case_page_url, submit
+from web.forms import CaseForm, SwedishMeta, case_page_url, form_problem, submit
 
 bp = Blueprint("meetings", __name__)
 
@@ -206,6 +206,8 @@ class BookingForm(CaseForm):
 
 
 class AttendanceForm(Form):
+    Meta = SwedishMeta
+
     participant_id = IntegerField(widget=HiddenInput())
     attended = BooleanField("Deltog")
     homework = TextAreaField(
@@ -244,6 +246,7 @@ def book(reference: str) -> Any:
     if request.method == "GET" or checking:
         status = 400 if form.errors else 200
         context = {"page": page, "warnings": warnings, "checked": checking and not form.errors}
+        context["problem"] = form_problem(form)
         return render_template(template, form=form, current=page.case, **context), status
     return submit(
         form,

@@ -28,7 +28,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -43,7 +42,7 @@ from vastbas.services.base import can_see, load_case, require_activity, roles_on
 from web.auth import current_user, login_required, user_id
 from web.cases import CONSENT_ACTORS
 from web.database import get_db
-from web.forms import CaseForm, case_page_url, on_get, submit
+from web.forms import CaseForm, SwedishMeta, case_page_url, on_get, submit
 
 bp = Blueprint("records", __name__, url_prefix="/cases/<reference>")
 
@@ -57,17 +56,8 @@ def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
     return [SelectChoice(str(value), text) for value, text in pairs]
 
 
-class SwedishMeta:
-    """WTForms' own messages ("Inte ett giltigt datum") in Swedish; we have no Babel."""
-
-    locales = ("sv",)
-
-    def get_translations(self, form: Any) -> Any:
-        return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
-
-
 class RecordForm(CaseForm):
-    Meta = SwedishMeta
+    """A record form: the version the user saw; WTForms' messages in Swedish (CaseForm)."""
 
 
 def required(message: str) -> list[Any]:

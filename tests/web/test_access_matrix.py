@@ -4,12 +4,16 @@ The matrix walks `app.url_map`, so a new route is checked the day it is added: a
 with a parameter the resolver below does not know fails the test until it is taught.
 One case, in network_meeting_2 with its plan saved and its kontaktperson appointed,
 is built per test; each test loops over all routes for one role.
+
+The JSON API (/api/v1) takes no session: each role calls it with its own API token, and
+must see exactly what the role sees in the pages. The calendar feed is called with the
+role's own feed secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -26,7 +30,7 @@ from vastbas import clock
 from vastbas.calendar import local_date
 from vastbas.enums import CaseRole
 from vastbas.models import Case, Event, Person
-from vastbas.services import accounts, assignments, plans
+from vastbas.services import accounts, assignments, plans, tokens
 
 LoginAs = Callable[..., None]
 
@@ -86,6 +90,10 @@ class World:
     unit_id: int
     pool_person_id: int
     users: dict[str, str | None]
+    # Per role with a login: an API token and a calendar feed secret of its own.
+    api_tokens: dict[str, str] = field(default_factory=dict)
+    feed_secrets: dict[str, str] = field(default_factory=dict)
+    token_ids: dict[str, int] = field(default_factory=dict)
 
 
 def username_of(db: Session, person_id: int) -> str:
@@ -139,6 +147,14 @@ def world(db: Session) -> World:
             "admin": "admin",
         },
     )
+    for role, username in world.users.items():
+        if username is not None:
+            owner = db.scalar(sa.select(Person.id).where(Person.username == username))
+            assert owner is not None
+            api = tokens.create_token(db, actor=owner, name="Matris", kind="api")
+            feed = tokens.create_token(db, actor=owner, name="Matris", kind="calendar")
+            world.api_tokens[role], world.token_ids[role] = api.secret, api.id
+            world.feed_secrets[role] = feed.secret
     db.commit()
     return world
 
@@ -154,9 +170,11 @@ def routes(app: Flask, method: str) -> list[Rule]:
     )
 
 
-def url_for_rule(rule: Rule, world: World) -> str:
+def url_for_rule(rule: Rule, world: World, role: str = "samordnare") -> str:
     """The rule's URL for the world's case; an unknown parameter fails the test."""
     known: dict[str, Any] = {
+        "secret": world.feed_secrets.get(role, "vbcal_okand"),
+        "token_id": world.token_ids["samordnare"],
         "reference": world.reference,
         "meeting_id": world.meeting_id,
         "entry_id": world.entry_id,
@@ -185,10 +203,23 @@ def is_admin_url(rule: Rule) -> bool:
     return rule.endpoint.startswith("admin.")
 
 
+def is_api_url(rule: Rule) -> bool:
+    return rule.endpoint.startswith("api.")
+
+
+def bearer(world: World, role: str) -> dict[str, str]:
+    """The role's API token as the API wants it; anonymous has none."""
+    token = world.api_tokens.get(role)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def snapshot(db: Session, world: World) -> tuple[int, int]:
     db.expire_all()
     version = db.scalar(sa.select(Case.version).where(Case.id == world.case_id))
-    events = db.scalar(sa.select(sa.func.count()).select_from(Event))
+    # A token's use is recorded (services/tokens.py) even when its request is refused.
+    events = db.scalar(
+        sa.select(sa.func.count()).select_from(Event).where(Event.action != "token_used")
+    )
     db.commit()
     assert version is not None and events is not None
     return version, events
@@ -198,6 +229,12 @@ def allowed(role: str, rule: Rule) -> set[int]:
     """The statuses a GET may answer for this role; the exact cells come from EXPECTED."""
     if (role, rule.endpoint) in EXPECTED:
         return {EXPECTED[role, rule.endpoint]}
+    if rule.endpoint in {"api.openapi_document", "feed.calendar"}:
+        return {404} if rule.endpoint == "feed.calendar" and role == "anonymous" else {200}
+    if is_api_url(rule):
+        if role == "anonymous":
+            return {401}
+        return {404} if is_case_url(rule) and role in OUTSIDERS else {200}
     if role == "anonymous":
         return {200} if rule.endpoint == "auth.login" else {302}
     if is_admin_url(rule):
@@ -224,10 +261,10 @@ def test_every_get_route_answers_each_role_as_allowed(
         login_as(username)
     wrong: list[str] = []
     for rule in routes(app, "GET"):
-        url = url_for_rule(rule, world)
-        answer = client.get(url)
+        url = url_for_rule(rule, world, role)
+        answer = client.get(url, headers=bearer(world, role) if is_api_url(rule) else {})
         status = answer.status_code
-        body = answer.get_data(as_text=True)
+        body = answer.get_data().decode(errors="replace")  # PDFs are not text
         problem = None
         if status not in allowed(role, rule):
             problem = f"status {status}, allowed {sorted(allowed(role, rule))}"
@@ -262,8 +299,10 @@ def test_every_post_route_refuses_a_post_without_csrf_token(
     for rule in routes(app, "POST"):
         url = url_for_rule(rule, world)
         status = client.post(url, data={"version": str(before[0])}).status_code
-        if status != 400:
-            wrong.append(f"{rule.endpoint} POST {url}: status {status}, wanted 400")
+        # The API ignores the session cookie: without its token it is a 401 (and no CSRF).
+        wanted = 401 if is_api_url(rule) else 400
+        if status != wanted:
+            wrong.append(f"{rule.endpoint} POST {url}: status {status}, wanted {wanted}")
     assert not wrong, "\n".join(wrong)
     assert snapshot(db, world) == before
 
@@ -282,8 +321,39 @@ def test_every_case_post_route_is_a_404_for_someone_without_a_role(
     assert case_rules
     for rule in case_rules:
         url = url_for_rule(rule, world)
-        answer = client.post(url, data={"csrf_token": token, "version": str(before[0])})
+        if is_api_url(rule):
+            answer = client.post(url, json={"version": before[0]}, headers=bearer(world, role))
+        else:
+            answer = client.post(url, data={"csrf_token": token, "version": str(before[0])})
         if answer.status_code != 404:
             wrong.append(f"{rule.endpoint} POST {url}: status {answer.status_code}, wanted 404")
     assert not wrong, f"{role}:\n" + "\n".join(wrong)
     assert snapshot(db, world) == before
+
+
+# --- The API sees what the pages see ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_api_shows_each_role_the_case_exactly_as_the_pages_do(
+    role: str, world: World, client: FlaskClient, login_as: LoginAs
+) -> None:
+    username = world.users[role]
+    if role != "anonymous":
+        if username is None:
+            pytest.skip(f"no {role} on the case")
+        login_as(username)
+    headers = bearer(world, role)
+
+    page = client.get(f"/cases/{world.reference}").status_code
+    api = client.get(f"/api/v1/cases/{world.reference}", headers=headers).status_code
+    case_link = f'href="/cases/{world.reference}"'
+    listed_on_page = case_link in client.get(f"/cases?sok={world.reference}").get_data(as_text=True)
+    listing = client.get(f"/api/v1/cases?search={world.reference}", headers=headers)
+
+    # Anonymous: the pages send to the login, the API asks for a token.
+    assert (page, api) in {(200, 200), (404, 404), (302, 401)}
+    if role != "anonymous":
+        listed_in_api = [row["reference"] for row in listing.get_json()["cases"]]
+        assert listed_in_api == ([world.reference] if listed_on_page else [])
+        assert listed_on_page == (page == 200)

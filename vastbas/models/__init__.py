@@ -20,10 +20,12 @@ from vastbas.models.records import (
     NetworkMapEntry,
 )
 from vastbas.models.timers import CaseDeadline, Notification, Timer
+from vastbas.models.tokens import ApiToken, TokenKind
 
 __all__ = [
     "LONG_TEXT_MAX", "Action", "ActionPlan", "Assignment", "Base", "Case", "Consent",
     "Deviation", "Evaluation", "Event", "FollowUp", "Goal", "Meeting", "MeetingParticipant",
     "NetworkMapEntry", "Person", "PersonRole", "ReferenceCounter", "TextRefused", "Unit",
     "UTCDateTime", "eht_members", "CaseDeadline", "Notification", "Timer",
+    "ApiToken", "TokenKind",
 ]  # fmt: skip

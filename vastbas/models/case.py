@@ -79,6 +79,8 @@ class Case(Base):
     state_entered_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # When gallring removed the personal data (vastbas/services/gallring.py); once only.
+    gallrad_at: Mapped[datetime | None]
     # The last_activity_at the samordnare was told about as stalled (once per standstill).
     stall_reminded_for: Mapped[datetime | None]
 

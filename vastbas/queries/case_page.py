@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from vastbas.calendar import local_datetime
 from vastbas.enums import (
     ActionStatus,
+    DeviationStatus,
     EvaluationDecision,
     FollowUpKind,
     MeetingKind,
@@ -247,6 +248,8 @@ class CasePage:
     deviations: tuple[RecordView, ...]
     timeline: tuple[TimelineEntry, ...]
     allowed_activities: frozenset[str]
+    # The day gallring removed the personal data; the page then shows only the structure.
+    gallrad_on: date | None = None
 
     def transition(self, trigger: str) -> TransitionView | None:
         """The trigger if the user may fire it from this step (ready or not)."""
@@ -376,6 +379,7 @@ def case_page(
             for name, spec in workflow.activities.items()
             if case.state in spec.states and roles & spec.roles
         ),
+        gallrad_on=local_datetime(case.gallrad_at).date() if case.gallrad_at else None,
     )
 
 
@@ -575,6 +579,8 @@ EVENT_TEXTS = {
     "record_follow_up": "Uppföljning dokumenterad",
     "record_evaluation": "Utvärdering dokumenterad",
     "register_deviation": "Avvikelse rapporterad",
+    "follow_up_deviation": "Avvikelse följd upp",
+    "gallra": "Personuppgifterna gallrade",
 }
 # Which value of an event's `after` says more, and the enum that labels it.
 EVENT_DETAILS: dict[str, tuple[str, type[StrEnum]]] = {
@@ -583,6 +589,7 @@ EVENT_DETAILS: dict[str, tuple[str, type[StrEnum]]] = {
     "record_follow_up": ("kind", FollowUpKind),
     "record_evaluation": ("decision", EvaluationDecision),
     "set_action_status": ("status", ActionStatus),
+    "follow_up_deviation": ("status", DeviationStatus),
 }
 
 

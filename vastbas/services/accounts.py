@@ -34,7 +34,10 @@ def authenticate(db: Session, username: str, password: str) -> int:
     message says so; an unknown username gets the same answer as a wrong password.
     """
     now = clock.now()
-    person = db.scalar(sa.select(Person).where(Person.username == (username or "").strip()))
+    # Usernames are stored in lower case (admin.create_user), so every spelling is the same
+    # account, and its guesses count towards the same block.
+    name = (username or "").strip().lower()
+    person = db.scalar(sa.select(Person).where(Person.username == name))
     if person is None or person.password_hash is None or not person.active:
         HASHER.hash(password or "")  # the same work as a real check, so timing says nothing
         raise NotAllowed(WRONG)

@@ -143,9 +143,15 @@ def open_case_for(
         raise NotFound(f"Ärendet {reference} finns inte.")
     if expected_version is not None and case.version != expected_version:
         raise Conflict(current_version=case.version)
+    if case.gallrad_at is not None:
+        # The personal data is gone by law; new records would bring it back piecemeal.
+        raise RuleBroken(THINNED_CASE_MESSAGE)
     if activity is not None:
         require_activity(case, roles, activity)
     return case, actor, roles
+
+
+THINNED_CASE_MESSAGE = "Ärendet är gallrat: personuppgifterna är borttagna och det kan inte ändras."
 
 
 def require_activity(case: Case, roles: frozenset[str], activity: str) -> None:

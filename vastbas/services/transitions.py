@@ -85,6 +85,8 @@ def _close(case: Case, outcome: str | None, reason: str | None, now) -> None:  #
 
 def transitions_for(case: Case, roles: frozenset[str]) -> list[AvailableTransition]:
     """The triggers these roles may fire now, each with what is still missing."""
+    if case.gallrad_at is not None:
+        return []
     return engine.available_transitions(workflow_of(case), case_facts(case), roles)
 
 

@@ -1,0 +1,154 @@
+"""The statistics read from the audit log, in one pass: decisions, closings, lead times.
+
+Only the events' kinds (their triggers), cases and times are read, never their payloads,
+so gallring, which blanks the payloads, changes nothing here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vastbas.models import Case, Event
+from vastbas.queries.common import all_workflows
+
+
+@dataclass(frozen=True)
+class LeadTimeDef:
+    """A lead time: from a trigger that starts one deadline to one that stops another.
+
+    Defined by the workflow's deadlines, so the triggers follow the file: the assessment
+    deadline starts with every request (and reopening), network meeting 2's stops when the
+    plan is agreed, the evaluation's starts with the plan and stops with the decision.
+    """
+
+    key: str
+    label: str
+    starts: str
+    stops: str
+
+
+LEAD_TIMES = (
+    LeadTimeDef(
+        "request_to_plan", "Förfrågan till nätverksmöte 2", "assessment", "network_meeting_2"
+    ),
+    LeadTimeDef("plan_to_evaluation", "Handlingsplan till utvärdering", "evaluation", "evaluation"),
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The filters in SQL: the period as UTC instants [start, end), None where open; a unit."""
+
+    start: datetime | None
+    end: datetime | None
+    unit_id: int | None
+
+    def unit(self) -> list[sa.ColumnElement[bool]]:
+        return [Case.unit_id == self.unit_id] if self.unit_id is not None else []
+
+    def unit_events(self) -> list[sa.ColumnElement[bool]]:
+        """The unit for audit events: a set of case ids, cheaper than a join per event."""
+        if self.unit_id is None:
+            return []
+        return [Event.case_id.in_(sa.select(Case.id).where(Case.unit_id == self.unit_id))]
+
+    def during(self, column: sa.ColumnElement[datetime]) -> list[sa.ColumnElement[bool]]:
+        """The unit, and the instant `column` in the period."""
+        return self.unit() + self.period(column)
+
+    def period(self, column: sa.ColumnElement[datetime]) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if self.start is not None:
+            where.append(column >= self.start)
+        if self.end is not None:
+            where.append(column < self.end)
+        return where
+
+
+def events_pass(
+    db: Session, scope: Scope, counted_triggers: list[str]
+) -> tuple[dict[str, int], dict[str, list[float]]]:
+    """One pass over the audit events: how often each counted trigger fired in the period,
+    and the days of each lead time that ended in it (LEAD_TIMES, by key).
+
+    A lead time ends at a stop and starts at the latest start of the same case before it
+    (a running maximum per case), so each period of a case is measured on its own. The
+    events are read once (they are the biggest table) and only for the triggers named.
+    """
+    specs = {
+        spec.key: (_triggers(spec.starts, starting=True), _triggers(spec.stops, starting=False))
+        for spec in LEAD_TIMES
+    }
+    earlier = {"partition_by": Event.case_id, "order_by": Event.id, "rows": (None, -1)}
+    wanted = {*counted_triggers, *(t for pair in specs.values() for ts in pair for t in ts)}
+    flow = (
+        sa.select(
+            Event.action,
+            Event.at,
+            *(
+                sa.func.max(sa.case((Event.action.in_(starts), Event.at)))
+                .over(**earlier)
+                .label(key)
+                for key, (starts, _) in specs.items()
+            ),
+        )
+        .where(Event.action.in_(sorted(wanted)), *scope.unit_events())
+        .cte("flow")
+    )
+    in_period = scope.period(flow.c.at)
+    parts = [
+        sa.select(sa.literal("count"), flow.c.action, sa.func.count())
+        .where(flow.c.action.in_(counted_triggers), *in_period)
+        .group_by(flow.c.action)
+    ]
+    for key, (_, stops) in specs.items():
+        parts.append(
+            sa.select(
+                sa.literal(key),
+                sa.cast(sa.null(), sa.String),
+                _days_between(db, flow.c[key], flow.c.at),
+            ).where(flow.c.action.in_(stops), flow.c[key].is_not(None), *in_period)
+        )
+    counted: dict[str, int] = {}
+    days: dict[str, list[float]] = {key: [] for key in specs}
+    for part, action, value in db.execute(sa.union_all(*parts)):
+        if part == "count":
+            counted[action] = int(value)
+        else:
+            days[part].append(float(value))
+    return counted, days
+
+
+def _triggers(deadline: str, *, starting: bool) -> list[str]:
+    """Every trigger (the initial one too) that starts, or else stops, the named deadline."""
+    found = set()
+    for workflow in all_workflows():
+        if starting and deadline in workflow.initial.starts:
+            found.add(workflow.initial.trigger)
+        for t in workflow.transitions:
+            if deadline in (t.starts if starting else t.stops):
+                found.add(t.trigger)
+    return sorted(found)
+
+
+def _days_between(
+    db: Session, earlier: sa.ColumnElement, later: sa.ColumnElement
+) -> sa.ColumnElement:
+    """Days (with fraction) from one instant to another, in SQL; UTC, so a DST day is 23 h."""
+    if db.get_bind().dialect.name == "sqlite":
+        return sa.func.julianday(later) - sa.func.julianday(earlier)
+    return sa.extract("epoch", later - earlier) / 86400.0
+
+
+def nearest_rank(ordered: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile: the smallest value that `share` of the values reach.
+
+    Chosen over interpolation because it reads plainly: "90 % took at most this long".
+    """
+    return ordered[max(math.ceil(share * len(ordered)), 1) - 1]
