@@ -7,6 +7,7 @@ invitation can go out by another way or the meeting can be moved.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from vastbas.deadlines import due_date
@@ -23,10 +24,12 @@ def booking_warnings(
     kind: MeetingKind,
     starts_on: date,
     today: date,
-    network_meeting_1_due: date | None,
+    open_due: Mapping[str, date],
 ) -> list[str]:
     """What a meeting booked for `starts_on` breaks, as sentences for the booking form.
 
+    `open_due` holds the case's open deadlines by name, with their due dates; those the
+    workflow file says a meeting of this kind meets (`meeting:`) warn when it comes later.
     A meeting in the past (recorded afterwards) gets no warning: nothing can be done
     about it any more.
     """
@@ -43,13 +46,9 @@ def booking_warnings(
                 "Kallelsen kan inte längre skickas tre veckor före mötet "
                 f"(senast {swedish_date(last_day)})."
             )
-    if (
-        kind == MeetingKind.NETWORK_MEETING_1
-        and network_meeting_1_due is not None
-        and starts_on > network_meeting_1_due
-    ):
-        # 001: the first network meeting within 30 days of the family's yes.
-        warnings.append(
-            f"Mötet hamnar efter 30-dagarsgränsen ({swedish_date(network_meeting_1_due)})."
-        )
+    for name, deadline in workflow.deadlines.items():
+        due = open_due.get(name)
+        if deadline.meeting == kind and due is not None and starts_on > due:
+            # 001: the meeting within 30 days (of the family's yes / of the decision).
+            warnings.append(f"{deadline.late_booking} ({swedish_date(due)}).")
     return warnings

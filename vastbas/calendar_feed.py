@@ -107,7 +107,7 @@ def feed_calendar(feed: Feed, link_for: Callable[[str], str], now: datetime) -> 
         event = _event(
             # The same UID as the meeting's own .ics, so the two are one calendar entry.
             f"meeting-{meeting.id}.{meeting.reference}@vastbas",
-            f"Västbasmöte {meeting.reference} ({meeting.kind_label})",
+            f"Möte: {meeting.kind_label} {meeting.reference}",
             link_for(meeting.reference),
             now,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +29,27 @@ def database_url(url: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+class _RowsHidden(logging.Filter):
+    """SQLAlchemy's DEBUG log shows every row it fetches: a child's name, a personnummer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.args = ("(hidden)",)
+        return True
+
+
+ROWS_HIDDEN = _RowsHidden()
+
+
 def make_engine(url: str | None = None, **kwargs: object) -> sa.Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    What it logs (at INFO or DEBUG, when someone turns that on) is the SQL only: its bound
+    parameters and the rows it fetches hold children's names and personnummer.
+    """
     url = database_url(url)
+    kwargs.setdefault("hide_parameters", True)
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(ROWS_HIDDEN)
     if url.startswith("sqlite"):
         connect_args = {"timeout": 30, **kwargs.pop("connect_args", {})}  # type: ignore[dict-item]
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)

@@ -86,6 +86,11 @@ def fictional_personnummer(year: int, month: int, day: int, serial: int) -> str:
     return f"{year}{month:02d}{day:02d}-{digits[6:]}{check}"
 
 
+def child_name(n: int) -> str:
+    """The name of fictional child n."""
+    return f"{CHILD_NAMES[n % len(CHILD_NAMES)]} {LAST_NAMES[(n * 7) % len(LAST_NAMES)]}"
+
+
 def child_personnummer(n: int) -> str:
     """The personnummer of fictional child n (the demo recognises its cases by it)."""
     return fictional_personnummer(2010 + n % 10, 1 + n % 12, 1 + n % 28, n)
@@ -172,7 +177,7 @@ def register(db: Session, people: People, n: int, unit: Unit, *, consent: bool =
     return cases.register_request(
         db,
         actor=unit.eht[0].id,
-        child_name=f"{CHILD_NAMES[n % len(CHILD_NAMES)]} {LAST_NAMES[(n * 7) % len(LAST_NAMES)]}",
+        child_name=child_name(n),
         child_personnummer=child_personnummer(n),
         unit_id=unit.id,
         initiator_kind=InitiatorKind.SKOLA,

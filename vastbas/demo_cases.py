@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vastbas import demo
+from vastbas import demo, demo_sip
 from vastbas.enums import CaseRole, EvaluationDecision
 from vastbas.models import Case
 from vastbas.services import cases
 from vastbas.workflow import workflow_named
 
+WORKFLOW = "vastbas"  # the process these demo cases walk (demo.register's default)
 # Why a case was closed early; a reason the workflow asks for (requires_reason).
 REASONS = {
     "not_vastbas": "Behoven kan mötas inom skolans egen elevhälsa.",
@@ -100,14 +101,18 @@ def build_demo_cases(db: Session, people: demo.People, progress: Progress | None
     """Make every case of PLAN that is not in the database yet; returns how many were made."""
     wanted = {demo.child_personnummer(child_number(i)): i for i in range(len(PLAN))}
     present = set(
-        db.scalars(sa.select(Case.child_personnummer).where(Case.child_personnummer.in_(wanted)))
+        db.scalars(
+            sa.select(Case.child_personnummer).where(
+                Case.child_personnummer.in_(wanted), Case.workflow == WORKFLOW
+            )
+        )
     )
     todo = [i for pnr, i in wanted.items() if pnr not in present]
     for done, index in enumerate(todo, start=1):
         if progress is not None:
             progress(done, len(todo))
         build_case(db, people, index, PLAN[index])
-    return len(todo)
+    return len(todo) + demo_sip.build_demo_cases(db, people)
 
 
 def build_case(db: Session, people: demo.People, index: int, row: DemoCase) -> str:
@@ -137,12 +142,13 @@ def build_case(db: Session, people: demo.People, index: int, row: DemoCase) -> s
     return case.reference
 
 
-def close(walker: demo.Walker, outcome: str) -> None:
+def close(walker: demo.Walker, outcome: str, reason: str | None = None) -> None:
     """End the case with `outcome` by the trigger the workflow offers for it from here."""
     case = walker.case
     workflow = workflow_named(case.workflow)
     transition = next(t for t in workflow.transitions_from(case.state) if t.outcome == outcome)
-    walker.fire(transition.trigger, closer(walker, transition.roles), reason=REASONS[outcome])
+    reason = reason or REASONS[outcome]
+    walker.fire(transition.trigger, closer(walker, transition.roles), reason=reason)
 
 
 def closer(walker: demo.Walker, roles: frozenset[str]) -> int:

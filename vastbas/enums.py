@@ -46,6 +46,9 @@ class CaseRole(StrEnum):
     KOORDINATOR_2 = "koordinator_2"
     KONTAKTPERSON = "kontaktperson"
     SPRAKROR = "sprakror"
+    # SIP (001, pp. 8 and 10): who calls the meeting, and the samordnare the plan names.
+    SAMMANKALLANDE = "sammankallande"
+    PLAN_SAMORDNARE = "plan_samordnare"
 
 
 class InitiatorKind(StrEnum):
@@ -66,6 +69,7 @@ class MeetingKind(StrEnum):
     NETWORK_MEETING_2 = "network_meeting_2"
     FOLLOW_UP = "follow_up"
     EXTRA = "extra"
+    SIP_MEETING = "sip_meeting"
 
 
 class ParticipantKind(StrEnum):

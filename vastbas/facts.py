@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from vastbas.enums import CaseRole
+from vastbas.enums import CaseRole, Organisation
 from vastbas.guards import ALL_PARTS, ActionFacts, CaseFacts, MeetingFacts, PlanFacts
-from vastbas.models import Case
+from vastbas.models import Assignment, Case
 
 
 def case_facts(case: Case, needs: frozenset[str] = ALL_PARTS) -> CaseFacts:
@@ -26,11 +26,16 @@ def _case_row(case: Case) -> dict[str, Any]:
         "has_child_voice": bool((case.child_voice or "").strip()),
         "has_problem_analysis": bool((case.problem_analysis or "").strip()),
         "has_purpose": bool((case.purpose or "").strip()),
+        "placed_outside_home": case.placed_outside_home_at is not None,
     }
 
 
 def _consents(case: Case) -> dict[str, Any]:
-    return {"has_active_consent": case.active_consent is not None}
+    consent = case.active_consent
+    return {
+        "has_active_consent": consent is not None,
+        "consent_actor_count": len(consent.actors or []) if consent is not None else 0,
+    }
 
 
 def _assignments(case: Case) -> dict[str, Any]:
@@ -43,7 +48,14 @@ def _assignments(case: Case) -> dict[str, Any]:
         "koordinator_2_id": person(CaseRole.KOORDINATOR_2),
         "kontaktperson_id": person(CaseRole.KONTAKTPERSON),
         "sprakror_id": person(CaseRole.SPRAKROR),
+        "sammankallande_id": person(CaseRole.SAMMANKALLANDE),
+        "plan_samordnare_id": person(CaseRole.PLAN_SAMORDNARE),
+        "plan_samordnare_organisation": _organisation(case.current(CaseRole.PLAN_SAMORDNARE)),
     }
+
+
+def _organisation(assignment: Assignment | None) -> Organisation | None:
+    return assignment.person.organisation if assignment is not None else None
 
 
 def _network(case: Case) -> dict[str, Any]:
@@ -63,6 +75,7 @@ def _meetings(case: Case) -> dict[str, Any]:
                 held=m.held_at is not None,
                 has_minutes=bool((m.minutes or "").strip()),
                 homework_count=sum(1 for p in m.participants if (p.homework or "").strip()),
+                invitations_sent=m.invitations_sent_at is not None,
             )
             for m in case.meetings
         )
@@ -86,7 +99,10 @@ def _plan(case: Case) -> dict[str, Any]:
 
 
 def _follow_ups(case: Case) -> dict[str, Any]:
-    return {"follow_up_stage_seqs": frozenset(f.stage_seq for f in case.follow_ups)}
+    return {
+        "follow_up_stage_seqs": frozenset(f.stage_seq for f in case.follow_ups),
+        "follow_up_kinds": frozenset((f.stage_seq, f.kind) for f in case.follow_ups),
+    }
 
 
 def _evaluations(case: Case) -> dict[str, Any]:

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vastbas.enums import ActionStatus, EvaluationDecision, MeetingKind, ParticipantKind
+from vastbas.enums import (
+    ActionStatus,
+    EvaluationDecision,
+    FollowUpKind,
+    MeetingKind,
+    Organisation,
+    ParticipantKind,
+)
 
 FAMILY_KINDS = frozenset(
     {ParticipantKind.VARDNADSHAVARE, ParticipantKind.FAMILJ, ParticipantKind.ANHORIGA}
@@ -24,6 +31,7 @@ class MeetingFacts:
     held: bool
     has_minutes: bool
     homework_count: int
+    invitations_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,15 @@ class CaseFacts:
     period: int
     stage_seq: int
     has_active_consent: bool = False
+    consent_actor_count: int = 0
     koordinator_1_id: int | None = None
     koordinator_2_id: int | None = None
     kontaktperson_id: int | None = None
     sprakror_id: int | None = None
+    sammankallande_id: int | None = None
+    plan_samordnare_id: int | None = None
+    plan_samordnare_organisation: Organisation | None = None
+    placed_outside_home: bool = False
     has_child_voice: bool = False
     has_problem_analysis: bool = False
     has_purpose: bool = False
@@ -62,6 +75,7 @@ class CaseFacts:
     meetings: tuple[MeetingFacts, ...] = ()
     plan: PlanFacts | None = None
     follow_up_stage_seqs: frozenset[int] = field(default_factory=frozenset)
+    follow_up_kinds: frozenset[tuple[int, FollowUpKind]] = field(default_factory=frozenset)
     evaluation: tuple[int, EvaluationDecision] | None = None  # (stage_seq, decision) of the latest
 
     def meetings_of(self, kind: MeetingKind) -> list[MeetingFacts]:
@@ -215,6 +229,57 @@ def evaluation_recorded_to_continue(f: CaseFacts) -> list[str]:
     return _evaluation(f, EvaluationDecision.CONTINUE, "Utvärderingen beslutade att avsluta.")
 
 
+def consent_names_actors(f: CaseFacts) -> list[str]:
+    # 001, p. 8: the child or guardian consents in writing, and the consent names the actors.
+    if not f.has_active_consent:
+        return ["Skriftligt samtycke från barnet eller vårdnadshavaren saknas."]
+    return [] if f.consent_actor_count else ["Samtycket anger inte vilka aktörer som ska delta."]
+
+
+def sammankallande_appointed(f: CaseFacts) -> list[str]:
+    return [] if f.sammankallande_id is not None else ["Sammankallande är inte utsedd."]
+
+
+def sip_meeting_booked(f: CaseFacts) -> list[str]:
+    return [] if f.meetings_of(MeetingKind.SIP_MEETING) else ["SIP-mötet är inte bokat."]
+
+
+def sip_invitations_sent(f: CaseFacts) -> list[str]:
+    # 001, p. 8: "Kallelse ska gå ut tre veckor innan SIP-mötet."
+    booked = f.meetings_of(MeetingKind.SIP_MEETING)
+    if not booked or any(m.invitations_sent for m in booked):
+        return []  # sip_meeting_booked already says the meeting is missing
+    return ["Kallelsen till SIP-mötet är inte skickad."]
+
+
+def sip_meeting_held(f: CaseFacts) -> list[str]:
+    return _meeting_held(f, MeetingKind.SIP_MEETING, "SIP-mötet")
+
+
+def plan_samordnare_appointed(f: CaseFacts) -> list[str]:
+    # 001, p. 10: the plan names the samordnare the meeting chose.
+    if f.plan_samordnare_id is not None:
+        return []
+    return ["Planen anger ingen samordnare."]
+
+
+def placement_coordinated_by_socialtjanst(f: CaseFacts) -> list[str]:
+    # 001, p. 10: "vid placering utanför hemmet har socialtjänsten samordningsansvaret".
+    if not f.placed_outside_home or f.plan_samordnare_id is None:
+        return []
+    if f.plan_samordnare_organisation == Organisation.SOCIALTJANST:
+        return []
+    return ["Barnet är placerat utanför hemmet: samordnaren ska komma från socialtjänsten."]
+
+
+def follow_up_by_meeting_or_phone(f: CaseFacts) -> list[str]:
+    # 001, p. 10: "Uppföljning kan ske på olika sätt, i form av möte eller via telefon."
+    wanted = (FollowUpKind.MEETING, FollowUpKind.PHONE)
+    if any(seq == f.stage_seq and kind in wanted for seq, kind in f.follow_up_kinds):
+        return []
+    return ["Ingen uppföljning genom möte eller telefon är dokumenterad i detta steg."]
+
+
 # Each guard with the parts of the case it reads, so a transition loads only those.
 # Parts: "case" (the case row), "consents", "assignments", "network", "meetings",
 # "plan", "follow_ups", "evaluations".
@@ -242,6 +307,14 @@ _GUARD_NEEDS: tuple[tuple[Guard, frozenset[str]], ...] = tuple(
         (plan_revised, "plan"),
         (evaluation_recorded_to_close, "evaluations"),
         (evaluation_recorded_to_continue, "evaluations"),
+        (consent_names_actors, "consents"),
+        (sammankallande_appointed, "assignments"),
+        (sip_meeting_booked, "meetings"),
+        (sip_invitations_sent, "meetings"),
+        (sip_meeting_held, "meetings"),
+        (plan_samordnare_appointed, "assignments"),
+        (placement_coordinated_by_socialtjanst, "case assignments"),
+        (follow_up_by_meeting_or_phone, "follow_ups"),
     )
 )
 GUARDS: dict[str, Guard] = {guard.__name__: guard for guard, _ in _GUARD_NEEDS}

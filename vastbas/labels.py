@@ -39,6 +39,7 @@ SV: dict[type[StrEnum], dict[str, str]] = {
     CaseRole: {
         "koordinator_1": "Koordinator 1", "koordinator_2": "Koordinator 2",
         "kontaktperson": "Kontaktperson", "sprakror": "Språkrör",
+        "sammankallande": "Sammankallande", "plan_samordnare": "Samordnare enligt planen",
     },
     InitiatorKind: {
         "foralder": "Förälder", "forskola": "Förskola", "skola": "Skola", "fritid": "Fritid",
@@ -48,7 +49,7 @@ SV: dict[type[StrEnum], dict[str, str]] = {
     MeetingKind: {
         "pre_meeting": "Förmöte", "network_meeting_1": "Nätverksmöte 1",
         "network_meeting_2": "Nätverksmöte 2", "follow_up": "Uppföljningsmöte",
-        "extra": "Extra nätverksmöte",
+        "extra": "Extra nätverksmöte", "sip_meeting": "SIP-möte",
     },
     ParticipantKind: {
         "vardnadshavare": "Vårdnadshavare", "familj": "Familj", "anhoriga": "Anhöriga",

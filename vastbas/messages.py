@@ -58,11 +58,22 @@ def case_link(base_url: str, reference: str) -> str:
 
 
 def reminder_message(
-    *, reference: str, what: str, due_on: date, overdue: bool, link: str
+    *,
+    reference: str,
+    what: str,
+    due_on: date,
+    overdue: bool,
+    link: str,
+    subject: str | None = None,
 ) -> Message:
-    """A reminder that `what` is due (or overdue) on case `reference`, with a link to it."""
+    """A reminder that `what` is due (or overdue) on case `reference`, with a link to it.
+
+    `subject` is the workflow file's own subject line for the deadline, if it has one
+    (SIP's "Kallelse till samordnad individuell plan", 001 p. 8); it replaces ours.
+    """
     reference, what = _one_line(reference), _one_line(what)
     _check_link(link)
+    own_subject = None if subject is None else _one_line(subject)
     if overdue:
         subject = f"Försenat: {what} sedan {due_on.isoformat()} – {reference}"
         heading = "Försenat i Västbas"
@@ -71,6 +82,7 @@ def reminder_message(
         subject = f"Påminnelse: {what} senast {due_on.isoformat()} – {reference}"
         heading = "Påminnelse från Västbas"
         when_label = "Senast"
+    subject = own_subject or subject
     when = swedish_date(due_on)
     text = (
         f"{heading}\n\n"

@@ -124,6 +124,7 @@ def fire_claimed(
             due_on=deadline.due_on,
             overdue=timer.overdue,
             link=f"{settings.base_url}/cases/{case.reference}",
+            subject=definition.mail_subject(case.reference),
         )
         outgoing.extend(
             Outgoing(f"timer:{timer.id}:{person.id}", "reminder", person, case.id, message)
@@ -211,6 +212,7 @@ def remind_stalled(db: Session, *, now: datetime, settings: Settings, report: Sw
                 due_on=due_on,
                 overdue=True,
                 link=f"{settings.base_url}/cases/{case.reference}",
+                subject=definition.mail_subject(case.reference),
             )
             stamp = case.last_activity_at.strftime("%Y%m%d%H%M%S%f")
             items = [

@@ -16,6 +16,7 @@ import yaml
 from transitions import Machine
 
 from vastbas.calendar import Period
+from vastbas.enums import MeetingKind, ParticipantKind
 from vastbas.guards import GUARDS
 
 WORKFLOW_DIR = Path(__file__).resolve().parent.parent / "workflows"
@@ -49,8 +50,13 @@ ACTIVITIES = frozenset(
         "record_follow_up",
         "record_evaluation",
         "register_deviation",
+        "appoint_sammankallande",
+        "appoint_plan_samordnare",
+        "record_placement",
     }
 )
+# The only placeholder a mail subject in a workflow file may use: nothing about the child.
+SUBJECT_PLACEHOLDERS = frozenset({"reference"})
 
 
 class WorkflowError(ValueError):
@@ -125,6 +131,14 @@ class DeadlineDef:
     restart_on_activity: bool
     reminders: tuple[ReminderDef, ...]
     stopped_by: str | None = None
+    subject: str | None = None
+    # A deadline met by holding a meeting of this kind; booking one later is warned about.
+    meeting: MeetingKind | None = None
+    late_booking: str | None = None
+
+    def mail_subject(self, reference: str) -> str | None:
+        """The file's own subject line for this deadline's mails, if it sets one."""
+        return None if self.subject is None else self.subject.format(reference=reference)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +157,8 @@ class Workflow:
     activities: Mapping[str, ActivityDef]
     deadlines: Mapping[str, DeadlineDef]
     machine: Machine
+    participant_kinds: tuple[ParticipantKind, ...] = tuple(ParticipantKind)
+    meeting_kinds: tuple[MeetingKind, ...] = tuple(MeetingKind)
 
     def state(self, name: str) -> StateDef:
         return next(s for s in self.states if s.name == name)
@@ -155,6 +171,11 @@ class Workflow:
     def steps(self) -> tuple[StateDef, ...]:
         """The numbered steps, in order, for the stepper."""
         return tuple(sorted((s for s in self.states if s.step), key=lambda s: s.step or 0))
+
+    @property
+    def case_roles(self) -> tuple[RoleDef, ...]:
+        """The roles appointed on a case of this workflow, in the file's order."""
+        return tuple(r for r in self.roles.values() if r.scope == "case")
 
     def is_final(self, state: str) -> bool:
         return self.state(state).final
@@ -293,6 +314,11 @@ def load_workflow(path: str | Path) -> Workflow:
     from vastbas.workflow_check import build
 
     return build(_Reader(path), data)
+
+
+def workflow_names() -> list[str]:
+    """The names of every workflow file in workflows/, e.g. ["sip", "vastbas"]."""
+    return sorted(path.stem for path in WORKFLOW_DIR.glob("*.yaml"))
 
 
 @cache

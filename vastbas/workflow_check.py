@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
+from enum import StrEnum
+from string import Formatter
 from typing import Any
 
 from transitions import Machine
 
+from vastbas.enums import CaseRole, MeetingKind, ParticipantKind
 from vastbas.guards import GUARDS
 from vastbas.workflow import (
     ACTIVITIES,
@@ -15,6 +18,7 @@ from vastbas.workflow import (
     REQUIRED_EXITS,
     ROLE_SCOPES,
     STOPPING_EVENTS,
+    SUBJECT_PLACEHOLDERS,
     ActivityDef,
     DeadlineDef,
     InitialDef,
@@ -29,7 +33,7 @@ from vastbas.workflow import (
 
 TOP_LEVEL = {
     "name", "title", "reference_prefix", "roles", "initial", "states", "outcomes",
-    "transitions", "activities", "deadlines",
+    "transitions", "activities", "deadlines", "participant_kinds", "meeting_kinds",
 }  # fmt: skip
 TRANSITION_KEYS = {
     "trigger", "label", "source", "dest", "guards", "roles", "outcome", "requires_reason",
@@ -38,8 +42,9 @@ TRANSITION_KEYS = {
 STATE_KEYS = {"name", "label", "description", "step", "owner", "final"}
 DEADLINE_KEYS = {
     "label", "due", "anchor", "before_anchor", "repeat", "restart_on_activity", "reminders",
-    "stopped_by",
+    "stopped_by", "subject", "meeting",
 }  # fmt: skip
+MEETING_KEYS = {"kind", "late_booking"}
 
 
 def build(r: _Reader, data: _Map) -> Workflow:
@@ -77,7 +82,23 @@ def build(r: _Reader, data: _Map) -> Workflow:
         activities=activities,
         deadlines=deadlines,
         machine=machine,
+        participant_kinds=_kinds(r, data, "participant_kinds", ParticipantKind),
+        meeting_kinds=_kinds(r, data, "meeting_kinds", MeetingKind),
     )
+
+
+def _kinds(r: _Reader, data: _Map, key: str, enum_class: type[StrEnum]) -> tuple:
+    """A list of stored enum values the file offers; all of them when it names none."""
+    if key not in data:
+        return tuple(enum_class)
+    names = r.names(data, key)
+    known = {member.value for member in enum_class}
+    for name in names:
+        if name not in known:
+            raise r.fail(r.line_of_item(data, key, name), f"unknown {key[:-1]} '{name}'")
+    if not names:
+        raise r.fail(r.line_of(data, key), f"'{key}' must name at least one")
+    return tuple(enum_class(name) for name in names)
 
 
 def _only_keys(r: _Reader, mapping: _Map, allowed: set[str], where: str) -> None:
@@ -94,6 +115,9 @@ def _roles(r: _Reader, raw: _Map) -> dict[str, RoleDef]:
         scope = spec.get("scope")
         if scope not in ROLE_SCOPES:
             raise r.fail(spec.line, f"role '{name}': scope must be one of {', '.join(ROLE_SCOPES)}")
+        if scope == "case" and name not in {role.value for role in CaseRole}:
+            # Appointments are stored rows; a new case role needs its enum value first.
+            raise r.fail(spec.line, f"role '{name}': no such case role in vastbas.enums.CaseRole")
         roles[name] = RoleDef(name, r.text(spec, "label"), scope)
     return roles
 
@@ -172,18 +196,54 @@ def _deadlines(r: _Reader, raw: _Map, roles: dict[str, RoleDef]) -> dict[str, De
         stopped_by = spec.get("stopped_by")
         if stopped_by is not None and stopped_by not in STOPPING_EVENTS:
             raise r.fail(r.line_of(spec, "stopped_by"), f"unknown activity '{stopped_by}'")
+        subject = spec.get("subject")
+        if subject is not None:
+            subject = _subject(r, spec, name)
+        meeting, late_booking = _meeting_rule(r, spec, name)
         deadlines[name] = DeadlineDef(
             name=name,
             label=r.text(spec, "label"),
             due=r.period(spec, "due"),
             anchor=anchor,
             stopped_by=stopped_by,
+            subject=subject,
+            meeting=meeting,
+            late_booking=late_booking,
             before_anchor=bool(spec.get("before_anchor", False)),
             repeat=bool(spec.get("repeat", False)),
             restart_on_activity=bool(spec.get("restart_on_activity", False)),
             reminders=tuple(reminders),
         )
     return deadlines
+
+
+def _meeting_rule(r: _Reader, spec: _Map, name: str) -> tuple[MeetingKind | None, str | None]:
+    """`meeting: {kind, late_booking}`: the meeting that meets the deadline, and the warning
+    shown when one is booked after its due date."""
+    raw = spec.get("meeting")
+    if raw is None:
+        return None, None
+    if not isinstance(raw, _Map):
+        raise r.fail(r.line_of(spec, "meeting"), f"deadline '{name}': meeting must be a mapping")
+    _only_keys(r, raw, MEETING_KEYS, f"deadline '{name}' meeting")
+    kind = raw.get("kind")
+    if kind not in {k.value for k in MeetingKind}:
+        raise r.fail(r.line_of(raw, "kind"), f"unknown meeting kind '{kind}'")
+    return MeetingKind(kind), r.text(raw, "late_booking")
+
+
+def _subject(r: _Reader, spec: _Map, name: str) -> str:
+    """A mail subject template; it may name only the case reference, never the child."""
+    subject = r.text(spec, "subject")
+    line = r.line_of(spec, "subject")
+    try:
+        fields = [f for _, f, _, _ in Formatter().parse(subject) if f is not None]
+    except ValueError as exc:
+        raise r.fail(line, f"deadline '{name}': subject is not a valid template ({exc})") from exc
+    for field in fields:
+        if field not in SUBJECT_PLACEHOLDERS:
+            raise r.fail(line, f"deadline '{name}': subject may only use {{reference}}")
+    return subject
 
 
 def _known_deadlines(r: _Reader, spec: _Map, key: str, deadlines: dict) -> tuple[str, ...]:

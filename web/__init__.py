@@ -92,13 +92,14 @@ def _page_blueprints() -> list[Any]:
         feed,
         meetings,
         records,
+        sip_records,
         statistics,
         tokens,
     )
 
     return [
         cases.bp, assignments.bp, meetings.bp, records.bp, documents.bp, admin.bp,
-        tokens.bp, feed.bp, api.bp, statistics.bp, deviations.bp,
+        tokens.bp, feed.bp, api.bp, statistics.bp, deviations.bp, sip_records.bp,
     ]  # fmt: skip
 
 

@@ -28,6 +28,9 @@ bp = Blueprint("cases", __name__)
 # to the user in the case's current step (and once the page exists: has_endpoint).
 ACTIVITY_LINKS = (
     ("record_consent", "records.consent", "Registrera samtycke"),
+    ("appoint_sammankallande", "sip_records.sammankallande", "Utse sammankallande"),
+    ("record_placement", "sip_records.placement", "Placering utanför hemmet"),
+    ("appoint_plan_samordnare", "sip_records.plan_samordnare", "Utse samordnare i planen"),
     ("appoint_koordinatorer", "assignments.koordinatorer", "Utse koordinatorer"),
     ("record_child_voice", "records.child_voice", "Notera barnets röst"),
     ("set_problem_analysis", "records.problem_analysis", "Problemanalys och syfte"),
@@ -53,6 +56,9 @@ CONSENT_ACTORS = (
     "Polis",
 )
 PER_PAGE = 25
+# The process a new request starts in unless the user picks another; the first loaded
+# workflow when this one is not installed.
+DEFAULT_PROCESS = "vastbas"
 FIX_FIELDS = "Förfrågan kunde inte registreras. Rätta de markerade fälten."
 
 
@@ -69,8 +75,9 @@ def _today() -> date:
 @bp.route("/")
 @login_required
 def my_cases() -> Any:
-    page = queries.my_cases(get_db(), user_id(), _today())
-    return render_template("cases/my_cases.html", page=page)
+    process = request.args.get("process") or None
+    page = queries.my_cases(get_db(), user_id(), _today(), process=process)
+    return render_template("cases/my_cases.html", page=page, process=process)
 
 
 @bp.route("/cases")
@@ -80,6 +87,7 @@ def case_list() -> Any:
     listing = queries.case_list(
         get_db(),
         user_id(),
+        process=args.get("process") or None,
         state=args.get("steg") or None,
         unit_id=args.get("enhet", type=int),
         koordinator_id=args.get("koordinator", type=int),
@@ -98,7 +106,13 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class RequestForm(SwedishForm):
-    """Ny förfrågan: who asks, about which child, where, why, and the family's consent."""
+    """Ny förfrågan: which process, who asks, about which child, where, why, and consent."""
+
+    workflow = SelectField(
+        "Process",
+        validate_choice=False,
+        description="Vilken samverkansrutin förfrågan gäller.",
+    )
 
     initiator_kind = SelectField(
         "Förfrågan kommer från",
@@ -145,6 +159,10 @@ class RequestForm(SwedishForm):
         description="Skriv flera åtskilda med kommatecken.",
     )
 
+    def validate_workflow(self, field: SelectField) -> None:
+        if field.data not in {str(c.value) for c in field.choices or ()}:
+            raise ValidationError("Välj en process i listan.")
+
     def validate_child_personnummer(self, field: StringField) -> None:
         """The service checks it too; here so every message shows in the same round."""
         try:
@@ -158,6 +176,10 @@ class RequestForm(SwedishForm):
 def new_request() -> Any:
     form = RequestForm()
     form.unit_id.choices = [SelectChoice("", "Ingen eller okänd"), *_units()]
+    form.workflow.choices = _processes()
+    if not (form.workflow.raw_data or [""])[0]:
+        # A client that does not send a process (an older form, the API's shape) means the default.
+        form.workflow.data = _default_process(form.workflow.choices)
     if not form.validate_on_submit():
         if not form.is_submitted():
             return render_template("cases/new.html", form=form)
@@ -176,6 +198,17 @@ def new_request() -> Any:
     return redirect(url_for(".my_cases"))
 
 
+def _processes() -> list[SelectChoice]:
+    """Every loaded workflow, by its title (the registry built by create_app)."""
+    loaded = current_app.extensions["vastbas.workflows"]
+    return [SelectChoice(name, workflow.title) for name, workflow in loaded.items()]
+
+
+def _default_process(options: list[SelectChoice]) -> str:
+    names = [str(option.value) for option in options]
+    return DEFAULT_PROCESS if DEFAULT_PROCESS in names else names[0]
+
+
 def _units() -> list[SelectChoice]:
     return [SelectChoice(c.value, c.label) for c in queries.unit_choices(get_db())]
 
@@ -191,6 +224,7 @@ def _request_fields(form: RequestForm) -> dict[str, Any]:
         "background": form.background.data or "",
         "consent_given_by": form.consent_given_by.data,
         "consent_actors": [*(form.consent_actors.data or []), *others],
+        "workflow": form.workflow.data,
     }
 
 

@@ -46,8 +46,6 @@ from web.forms import CaseForm, SwedishMeta, case_page_url, form_problem, submit
 
 bp = Blueprint("meetings", __name__)
 
-# The deadline booking_warnings checks a first network meeting against (the 30-day rule).
-NETWORK_MEETING_1_DEADLINE = "network_meeting_1"
 # A meeting has a start but no end; calendars get a network meeting's usual length.
 MEETING_LENGTH = timedelta(hours=2)
 
@@ -86,16 +84,28 @@ class MeetingPage:
 
 
 @dataclass(frozen=True)
+class MeetingDeadline:
+    """An open deadline that a meeting meets (the 30-day rule), as the booking form says it."""
+
+    label: str
+    due_text: str
+
+
+@dataclass(frozen=True)
 class BookingPage:
     case: CaseHeader
     workflow: str
     today: date
-    network_meeting_1_due: date | None
+    open_due: dict[str, date]
 
     @property
-    def network_meeting_1_due_text(self) -> str | None:
-        due = self.network_meeting_1_due
-        return swedish_date(due) if due else None
+    def meeting_deadlines(self) -> list[MeetingDeadline]:
+        deadlines = workflow_named(self.workflow).deadlines
+        return [
+            MeetingDeadline(deadlines[name].label, swedish_date(due))
+            for name, due in self.open_due.items()
+            if deadlines[name].meeting is not None
+        ]
 
 
 def when(instant: datetime) -> tuple[str, str]:
@@ -149,15 +159,18 @@ def _may(case: Case, roles: frozenset[str], activity: str) -> bool:
 
 def booking_page(db: Session, reference: str) -> BookingPage:
     case, _, header = open_page(db, reference, "book_meeting")
-    due = db.scalar(
-        sa.select(CaseDeadline.due_on).where(
+    meeting_rules = [
+        name for name, d in workflow_named(case.workflow).deadlines.items() if d.meeting
+    ]
+    rows = db.execute(
+        sa.select(CaseDeadline.name, CaseDeadline.due_on).where(
             CaseDeadline.case_id == case.id,
-            CaseDeadline.name == NETWORK_MEETING_1_DEADLINE,
+            CaseDeadline.name.in_(meeting_rules),
             CaseDeadline.period == case.period,
             CaseDeadline.closed_at.is_(None),
         )
     )
-    return BookingPage(header, case.workflow, local_date(clock.now()), due)
+    return BookingPage(header, case.workflow, local_date(clock.now()), dict(rows.tuples().all()))
 
 
 def booking_warnings(page: BookingPage, kind: MeetingKind, starts_at: datetime) -> list[str]:
@@ -166,7 +179,7 @@ def booking_warnings(page: BookingPage, kind: MeetingKind, starts_at: datetime) 
         kind=kind,
         starts_on=local_date(starts_at),
         today=page.today,
-        network_meeting_1_due=page.network_meeting_1_due,
+        open_due=page.open_due,
     )
 
 
@@ -238,6 +251,9 @@ def book(reference: str) -> Any:
     db = get_db()
     page = booking_page(db, reference)
     form = make_form(BookingForm, {"version": page.case.version})
+    # Only the meetings of the case's own process (a SIP has no förmöte).
+    kinds = workflow_named(page.workflow).meeting_kinds
+    form.kind.choices = options([("", "Välj möte"), *((k.value, label(k)) for k in kinds)])
     warnings: list[str] = []
     if request.method == "POST" and form.validate_on_submit():
         warnings = booking_warnings(page, MeetingKind(form.kind.data), form.starts_at.utc())

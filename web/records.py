@@ -35,7 +35,7 @@ from vastbas import clock
 from vastbas.calendar import local_date
 from vastbas.enums import ActionStatus, EvaluationDecision, FollowUpKind, ParticipantKind
 from vastbas.errors import NotAllowed, NotFound, RuleBroken
-from vastbas.labels import choices
+from vastbas.labels import choices, label
 from vastbas.models import Case
 from vastbas.services import cases, deviations, followups, network, plans
 from vastbas.services.base import can_see, load_case, require_activity, roles_on, workflow_of
@@ -239,6 +239,8 @@ class RecordPage:
     plan_version: int | None
     goals: tuple[str, ...]
     actions: tuple[ActionRow, ...]
+    # Whom the process's network map may name (workflow `participant_kinds`).
+    participant_kinds: tuple[ParticipantKind, ...] = tuple(ParticipantKind)
 
 
 PLAN = "create_plan|revise_plan"
@@ -284,6 +286,7 @@ def _page(case: Case) -> RecordPage:
             ActionRow(a.id, a.description, a.owner_name, a.due_on, a.status)
             for a in (plan.actions if plan else [])
         ),
+        participant_kinds=workflow_of(case).participant_kinds,
     )
 
 
@@ -396,6 +399,7 @@ def problem_analysis(reference: str) -> Any:
 def network_map(reference: str) -> Any:
     page = record_page(reference, "edit_network_map")
     form = NetworkEntryForm(data=on_get({"version": page.version}))
+    form.kind.choices = PICK + options((k.value, label(k)) for k in page.participant_kinds)
     return form_page(
         form,
         lambda: network.add_network_entry(

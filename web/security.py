@@ -1,6 +1,10 @@
-"""Security headers on every answer: a strict CSP, no framing, no referrer; no NUL bytes in."""
+"""Security headers on every answer: a strict CSP, no framing, no referrer; no NUL bytes in;
+no query strings or feed secrets in the request log of `vastbas serve`."""
 
 from __future__ import annotations
+
+import logging
+import re
 
 from flask import Flask, Response, request
 
@@ -20,9 +24,33 @@ HEADERS = {
 
 
 NUL_REFUSED = "Texten innehåller otillåtna tecken. Ta bort dem och försök igen."
+# A query string can hold a search for a child's name (/cases?sok=…), and the calendar
+# feed's URL is its password (/kalender/<secret>.ics): werkzeug logs neither (gunicorn's
+# access log is configured the same way in web/gunicorn_conf.py).
+QUERY = re.compile(r"\?[^\s\"]*")
+FEED_SECRET = re.compile(r"/kalender/[^/\s\"]+")
+
+
+class _PrivateRequestLog(logging.Filter):
+    """werkzeug's request line without its query string, and a feed's secret masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                FEED_SECRET.sub("/kalender/***", QUERY.sub("", arg))
+                if isinstance(arg, str)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+PRIVATE_REQUEST_LOG = _PrivateRequestLog()
 
 
 def init_app(app: Flask) -> None:
+    logging.getLogger("werkzeug").addFilter(PRIVATE_REQUEST_LOG)
+
     @app.before_request
     def _no_nul_bytes() -> None:
         # Nobody types a NUL byte, and PostgreSQL refuses it in any text, also in a query's

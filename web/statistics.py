@@ -21,7 +21,7 @@ from vastbas.calendar import local_date
 from vastbas.charts import bar_chart, grouped_bars, number, stacked_columns
 from vastbas.enums import SystemRole
 from vastbas.errors import InvalidInput, NotAllowed
-from vastbas.queries.common import unit_choices
+from vastbas.queries.common import process_choices, unit_choices
 from vastbas.queries.statistics import Statistics, statistics
 from web.auth import current_user, login_required
 from web.database import get_db
@@ -61,6 +61,7 @@ class Filters:
     since: date | None
     until: date | None
     unit_id: int | None
+    process: str | None = None
 
     def args(self) -> dict[str, str]:
         """The query string that gives these filters again (for the CSV links)."""
@@ -68,6 +69,16 @@ class Filters:
             "fran": self.since.isoformat() if self.since else "",
             "till": self.until.isoformat() if self.until else "",
             "enhet": str(self.unit_id) if self.unit_id is not None else "",
+            "process": self.process or "",
+        }
+
+    def query(self) -> dict[str, Any]:
+        """The filters as the statistics query takes them."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "unit_id": self.unit_id,
+            "process": self.process,
         }
 
 
@@ -86,11 +97,12 @@ def filters() -> Filters:
     unit_id = request.args.get("enhet", type=int)
     if unit_id is not None and not 0 < unit_id < MAX_ID:
         unit_id = None  # no such unit; a huge number would not even fit the column
+    process = request.args.get("process") or None
     if "fran" not in request.args and "till" not in request.args:
         today = local_date(clock.now())
         start = date(today.year - 1, today.month, 1)
-        return Filters(_next_month(start), today, unit_id)
-    return Filters(_date("fran"), _date("till"), unit_id)
+        return Filters(_next_month(start), today, unit_id, process)
+    return Filters(_date("fran"), _date("till"), unit_id, process)
 
 
 def _next_month(day: date) -> date:
@@ -101,12 +113,13 @@ def _next_month(day: date) -> date:
 @login_required
 def page() -> Any:
     chosen = filters()
-    stats = statistics(get_db(), since=chosen.since, until=chosen.until, unit_id=chosen.unit_id)
+    stats = statistics(get_db(), **chosen.query())
     return render_template(
         "statistics/page.html",
         tables=tables(stats),
         filters=chosen,
         units=unit_choices(get_db()),
+        processes=process_choices(),
     )
 
 
@@ -114,7 +127,7 @@ def csv_download(slug: str) -> Callable[[], Response]:
     @login_required
     def view() -> Response:
         chosen = filters()
-        stats = statistics(get_db(), since=chosen.since, until=chosen.until, unit_id=chosen.unit_id)
+        stats = statistics(get_db(), **chosen.query())
         table = next(table for table in tables(stats) if table.slug == slug)
         period = f"{chosen.since or 'start'}_{chosen.until or 'idag'}"
         return Response(
@@ -189,11 +202,11 @@ def _requests(stats: Statistics) -> Table:
 
 
 def _decisions(stats: Statistics) -> Table:
-    title = "Bedömningar: andel som blev Västbasärenden"
+    title = "Bedömningar av nya förfrågningar"
     return Table(
         "bedomningar",
         title,
-        "Beslut i steg 2 under perioden.",
+        "Besluten om en ny förfrågan under perioden, med andelen av processens beslut.",
         ("Beslut", "Ärenden", "Andel (%)"),
         _cells((row.label, row.count, row.share) for row in stats.decisions),
         bar_chart(title, [(row.label, row.count) for row in stats.decisions]),

@@ -47,8 +47,8 @@ def test_the_feed_holds_the_users_meetings_and_open_deadlines(
     events = summaries(client, url)
 
     ref = world.reference
-    assert f"Västbasmöte {ref} (Förmöte)" in events
-    assert f"Västbasmöte {ref} (Nätverksmöte 1)" in events
+    assert f"Möte: Förmöte {ref}" in events
+    assert f"Möte: Nätverksmöte 1 {ref}" in events
     assert sorted(e for e in events if e.startswith("Tidsfrist")) == sorted(
         f"Tidsfrist {ref}: {d['label']}" for d in deadlines
     )
@@ -69,7 +69,7 @@ def test_old_meetings_leave_the_feed_and_open_deadlines_stay(
     with freeze_time(clock.now() + timedelta(days=91)):
         events = summaries(client, url)
 
-    assert events and not any(e.startswith("Västbasmöte") for e in events)
+    assert events and not any(e.startswith("Möte:") for e in events)
 
 
 @pytest.mark.parametrize("secret", ["revoked", "api", "unknown"])

@@ -325,3 +325,19 @@ def test_k1_sees_what_the_pre_meeting_needs_and_a_sprakror_sees_no_step(db: Sess
     assert transitions.transitions_for(case, roles_on(case, staff)) == []
     workflow = workflow_of(case)
     assert available_transitions(workflow, case_facts(case), frozenset({"sprakror"})) == []
+
+
+def test_a_request_for_a_process_that_is_not_a_workflow_file_is_refused(db: Session) -> None:
+    people = municipality(db)
+    for name in ("finns_inte", "../vastbas", "/etc/passwd"):
+        with pytest.raises(InvalidInput, match="Processen finns inte"):
+            cases.register_request(
+                db,
+                actor=people.samordnare.id,
+                child_name="Alice Andersson",
+                child_personnummer=demo.fictional_personnummer(2015, 4, 12, 7),
+                unit_id=people.units[0].id,
+                initiator_kind=InitiatorKind.SKOLA,
+                background="Oro",
+                workflow=name,
+            )

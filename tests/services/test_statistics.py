@@ -6,9 +6,12 @@ The data set is built once per backend (module scope): the statistics only read 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
+from second_workflow import OTHER, two_workflows
 from sqlalchemy.orm import Session
 from statistics_data import BACKENDS, TODAY, World, world
 
@@ -31,9 +34,14 @@ def reader(data: World) -> Iterator[Session]:
 
 
 def stats(
-    db: Session, since: date | None = None, until: date | None = None, unit_id: int | None = None
+    db: Session,
+    since: date | None = None,
+    until: date | None = None,
+    unit_id: int | None = None,
+    process: str | None = "vastbas",
 ) -> Statistics:
-    return statistics(db, since=since, until=until, unit_id=unit_id, today=TODAY)
+    """The figures of the data set, whose cases are all Västbas cases."""
+    return statistics(db, since=since, until=until, unit_id=unit_id, process=process, today=TODAY)
 
 
 def by_state(rows: tuple, field: str = "count") -> dict[str, int]:
@@ -96,6 +104,33 @@ def test_every_table_of_the_whole_data_set_matches_the_hand_count(reader: Sessio
         "referred_to_authority": 1,
         "consent_withdrawn": 1,
     }
+
+
+def test_all_processes_list_each_processs_own_steps_with_the_same_figures(
+    reader: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every case of the data set is Västbas: a second process adds rows of zeros only."""
+    vastbas = stats(reader)
+    with contextmanager(two_workflows)(monkeypatch, tmp_path):
+        both = stats(reader, process=None)
+        other = stats(reader, process=OTHER)
+
+    steps = len(vastbas.steps)
+    assert len(both.steps) == 2 * steps
+    assert [row.label for row in both.steps][steps : steps + 2] == [
+        "Västbas: 1. Förfrågan", "Västbas: 2. Bedömning",
+    ]  # fmt: skip
+    assert [row.count for row in both.steps[steps:]] == [row.count for row in vastbas.steps]
+    assert not any(row.count for row in both.steps[:steps])
+    assert [(d.label, d.count) for d in both.decisions[2:]] == [
+        ("Västbas: Västbasärende – koordinatorerna tar över", 9),
+        ("Västbas: Inte ett Västbasärende", 2),
+    ]
+    assert [lead.count for lead in both.lead_times] == [0, 0, 4, 2]
+    assert both.outcomes == vastbas.outcomes and both.requests == vastbas.requests
+    assert not any(row.count for row in other.steps) and other.requests == ()
+    with pytest.raises(InvalidInput, match="Processen finns inte"):
+        stats(reader, process="okand")
 
 
 def test_caseload_counts_open_cases_per_koordinator_most_loaded_first(

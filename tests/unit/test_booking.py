@@ -29,7 +29,7 @@ def warnings(
         kind=kind,
         starts_on=starts_on,
         today=today,
-        network_meeting_1_due=nm1_due,
+        open_due={} if nm1_due is None else {"network_meeting_1": nm1_due},
     )
 
 
@@ -113,3 +113,17 @@ def test_the_invitation_warning_follows_three_weeks_and_the_holidays(
         assert found == []
     elif ahead == 21 and is_working_day(today):
         assert found == []
+
+
+def test_a_sip_meeting_after_its_30_days_is_warned_about_from_the_workflow_file() -> None:
+    sip = workflow_named("sip")
+    found = booking_warnings(
+        workflow=sip,
+        kind=MeetingKind.SIP_MEETING,
+        starts_on=date(2026, 4, 2),
+        today=TODAY,
+        open_due={"sip_meeting": NM1_DUE},
+    )
+    assert found == ["SIP-mötet hamnar efter 30-dagarsgränsen (onsdag 1 april 2026)."]
+    # The Västbas rule names another meeting kind: a SIP meeting never trips it.
+    assert warnings(date(2026, 4, 2), kind=MeetingKind.SIP_MEETING) == []

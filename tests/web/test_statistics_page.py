@@ -107,9 +107,12 @@ def test_the_samordnare_sees_every_table_with_its_chart_one_bar_per_row(
         assert svg.find(f"{SVG}title") is not None
         bars = svg.findall(f"{SVG}g[@class='bar']")
         assert len(bars) == len(body_rows(section)), slug
+    # All processes: each process's own steps, named by the process.
     steps = dict(row[:2] for row in body_rows(found["steg"]))
-    assert steps["1. Förfrågan"] == "1" and steps["2. Bedömning"] == "0"
-    assert body_rows(found["ledtider"])[0][1:] == ["4", "31,5", "35"]
+    assert steps["Västbas: 1. Förfrågan"] == "1" and steps["Västbas: 2. Bedömning"] == "0"
+    leads = {row[0]: row[1:] for row in body_rows(found["ledtider"])}
+    assert leads["Västbas: Förfrågan till nätverksmöte 2"] == ["4", "31,5", "35"]
+    assert '<option value="">Alla processer</option>' in html
     # No inline style (the CSP forbids it), no script, no child data.
     assert "style=" not in html and "<script" not in html
     for secret in (*data.child_names, *data.personnummer):
@@ -120,7 +123,9 @@ def test_each_table_downloads_as_csv_with_the_same_figures(
     client: FlaskClient, login_as: LoginAs, data: World
 ) -> None:
     login_as("samordnare")
-    html = client.get("/statistik?fran=2026-01-01&till=2026-10-15").get_data(as_text=True)
+    html = client.get("/statistik?fran=2026-01-01&till=2026-10-15&process=vastbas").get_data(
+        as_text=True
+    )
     links = dict(re.findall(r'href="(/statistik/([a-z]+)\.csv[^"]*)"', html))
     files = {slug: download(client, url.replace("&amp;", "&")) for url, slug in links.items()}
     assert sorted(files) == sorted(SLUGS)
@@ -136,7 +141,7 @@ def test_each_table_downloads_as_csv_with_the_same_figures(
     april = dict(zip(header, months[3], strict=True))
     assert (april["Skola"], april["Förälder"]) == ("2", "1")
     assert files["bedomningar"][1:] == [
-        ["Västbasärende", "9", "81,8"],
+        ["Västbasärende – koordinatorerna tar över", "9", "81,8"],
         ["Inte ett Västbasärende", "2", "18,2"],
     ]
     assert files["ledtider"][1:] == [
@@ -163,18 +168,19 @@ def test_period_and_unit_filter_the_page_and_its_csv_links(
     """Unit U1 from 7 April to 1 July: cases 8, 10 and 12 came in and were accepted."""
     login_as("samordnare")
     unit = data.units[1]
-    html = client.get(f"/statistik?fran=2026-04-07&till=2026-07-01&enhet={unit}").get_data(
-        as_text=True
-    )
+    html = client.get(
+        f"/statistik?fran=2026-04-07&till=2026-07-01&enhet={unit}&process=vastbas"
+    ).get_data(as_text=True)
     assert f'<option value="{unit}" selected>{data.unit_names[1]}</option>' in html
     link = re.search(r'href="(/statistik/bedomningar\.csv[^"]*)"', html)
     assert link
     url = link.group(1).replace("&amp;", "&")
     assert parse_qs(urlsplit(url).query) == {
         "fran": ["2026-04-07"], "till": ["2026-07-01"], "enhet": [str(unit)],
+        "process": ["vastbas"],
     }  # fmt: skip
     assert download(client, url)[1:] == [
-        ["Västbasärende", "3", "100"],
+        ["Västbasärende – koordinatorerna tar över", "3", "100"],
         ["Inte ett Västbasärende", "0", "0"],
     ]
     requests = download(client, url.replace("bedomningar", "forfragningar"))
@@ -191,6 +197,7 @@ def test_a_date_that_is_not_a_date_or_a_period_backwards_is_explained(
     assert answer.status_code == 400
     assert "ÅÅÅÅ-MM-DD" in answer.get_data(as_text=True)
     assert client.get("/statistik?fran=2026-05-01&till=2026-04-01").status_code == 400
+    assert "Processen finns inte" in client.get("/statistik?process=okand").get_data(as_text=True)
     # A unit id too big for any database column is no unit: everything is shown.
     assert client.get("/statistik?enhet=99999999999999999999").status_code == 200
 

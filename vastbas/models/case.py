@@ -73,6 +73,8 @@ class Case(Base):
     child_voice: Mapped[str | None] = mapped_column(sa.Text)
     problem_analysis: Mapped[str | None] = mapped_column(sa.Text)
     purpose: Mapped[str | None] = mapped_column(sa.Text)
+    # SIP (001, p. 10): placed outside the home, social services holds the coordination.
+    placed_outside_home_at: Mapped[datetime | None]
 
     registered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"))
     created_at: Mapped[datetime]

@@ -42,6 +42,7 @@ from vastbas.queries.common import (
     _local,
     _role_label,
 )
+from vastbas.queries.linked_cases import LinkedCase, linked_cases
 from vastbas.services.base import can_see, load_actor, roles_on
 from vastbas.services.transitions import available_transitions
 from vastbas.workflow import Workflow, workflow_named
@@ -250,6 +251,8 @@ class CasePage:
     allowed_activities: frozenset[str]
     # The day gallring removed the personal data; the page then shows only the structure.
     gallrad_on: date | None = None
+    # "Andra ärenden för samma barn": only those this user may see (linked_cases.py).
+    linked: tuple[LinkedCase, ...] = ()
 
     def transition(self, trigger: str) -> TransitionView | None:
         """The trigger if the user may fire it from this step (ready or not)."""
@@ -380,6 +383,7 @@ def case_page(
             if case.state in spec.states and roles & spec.roles
         ),
         gallrad_on=local_datetime(case.gallrad_at).date() if case.gallrad_at else None,
+        linked=linked_cases(db, case, person),
     )
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from vastbas import clock
+from vastbas import workflow as workflow_files
 from vastbas.calendar import local_datetime
 from vastbas.enums import (
     CaseRole,
@@ -25,7 +26,7 @@ from vastbas.models import (
     Unit,
 )
 from vastbas.services.base import can_see, load_actor, roles_on
-from vastbas.workflow import WORKFLOW_DIR, Workflow, workflow_named
+from vastbas.workflow import Workflow, workflow_named
 
 UPCOMING_DAYS = 7
 RECENT_DAYS = 14
@@ -66,18 +67,27 @@ def unit_choices(db: Session) -> tuple[Choice, ...]:
     return tuple(Choice(str(unit_id), name) for unit_id, name in rows)
 
 
-def step_choices() -> tuple[Choice, ...]:
-    """Every state of every workflow, in step order, once each."""
+def step_choices(process: str | None = None) -> tuple[Choice, ...]:
+    """Every state of every workflow (or of the one named), in step order, once each."""
     seen: dict[str, str] = {}
     for workflow in all_workflows():
+        if process is not None and workflow.name != process:
+            continue
         for state in (*workflow.steps, *(s for s in workflow.states if s.final)):
             seen.setdefault(state.name, state.label)
     return tuple(Choice(name, text) for name, text in seen.items())
 
 
+def process_choices() -> tuple[Choice, ...]:
+    """Every loaded workflow by its title, for a process filter."""
+    return tuple(Choice(w.name, w.title) for w in all_workflows())
+
+
 @cache
 def all_workflows() -> tuple[Workflow, ...]:
-    return tuple(workflow_named(path.stem) for path in sorted(WORKFLOW_DIR.glob("*.yaml")))
+    """Every workflow file in the workflow directory, by file name."""
+    paths = sorted(workflow_files.WORKFLOW_DIR.glob("*.yaml"))
+    return tuple(workflow_named(path.stem) for path in paths)
 
 
 def may_see(db: Session, reference: str, person_id: int) -> bool:

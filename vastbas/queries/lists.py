@@ -32,6 +32,7 @@ from vastbas.queries.common import (
     _deadline_label,
     _role_label,
     all_workflows,
+    process_choices,
     step_choices,
     unit_choices,
 )
@@ -45,6 +46,7 @@ class MyCase:
     """A case I have a part in, with my roles on it (never the child's name)."""
 
     reference: str
+    process_label: str
     step_label: str
     unit_name: str | None
     roles: tuple[str, ...]
@@ -59,20 +61,25 @@ class MyCases:
     cases: tuple[MyCase, ...]
     notifications: tuple[NotificationView, ...]
     unread: int
+    processes: tuple[Choice, ...] = ()
 
 
-def my_cases(db: Session, person_id: int, today: date) -> MyCases:
-    """The start page: my late and coming deadlines, new assignments, my cases, my messages."""
+def my_cases(db: Session, person_id: int, today: date, *, process: str | None = None) -> MyCases:
+    """The start page: my late and coming deadlines, new assignments, my cases, my messages.
+
+    With `process`, only the cases (and their deadlines) of that workflow.
+    """
     person = load_actor(db, person_id)
     samordnare = person.has_role(SystemRole.SAMORDNARE)
     mine = _my_assignments(person.id)
     shown = [Case.id.in_(mine), Unit.rektor_id == person.id]
     if samordnare:
         shown.append(_owned_steps("samordnare"))
+    in_process = [Case.workflow == process] if process else []
     rows = db.execute(
         sa.select(Case.id, Case.reference, Case.state, Case.workflow, Unit.name, Unit.rektor_id)
         .outerjoin(Unit, Unit.id == Case.unit_id)
-        .where(Case.closed_at.is_(None), sa.or_(*shown))
+        .where(Case.closed_at.is_(None), sa.or_(*shown), *in_process)
         .order_by(Case.reference)
     ).all()
     assigned = db.execute(
@@ -96,6 +103,7 @@ def my_cases(db: Session, person_id: int, today: date) -> MyCases:
         cases.append(
             MyCase(
                 reference=reference,
+                process_label=workflow.title,
                 step_label=workflow.state(state).label,
                 unit_name=unit_name,
                 roles=tuple(_role_label(workflow, r) for r in roles),
@@ -109,6 +117,8 @@ def my_cases(db: Session, person_id: int, today: date) -> MyCases:
         reverse=True,
     )
     seen = None if samordnare else sa.or_(Case.id.in_(mine), Unit.rektor_id == person.id)
+    if process:
+        seen = sa.and_(Case.workflow == process, *([seen] if seen is not None else []))
     deadlines = _open_deadlines(db, today, seen, horizon=today + timedelta(days=UPCOMING_DAYS))
     return MyCases(
         overdue=tuple(d for d in deadlines if d.overdue),
@@ -119,6 +129,7 @@ def my_cases(db: Session, person_id: int, today: date) -> MyCases:
             replace(n, created_at=local_datetime(n.created_at)) for n in list_for(db, person.id)
         ),
         unread=unread_count(db, person.id),
+        processes=process_choices(),
     )
 
 
@@ -178,6 +189,7 @@ class CaseRow:
     """One line of the case list: no child's name, only what finds and sorts the work."""
 
     reference: str
+    process_label: str
     step_label: str
     closed: bool
     outcome_label: str | None
@@ -197,12 +209,14 @@ class CaseList:
     steps: tuple[Choice, ...]
     units: tuple[Choice, ...]
     koordinatorer: tuple[Choice, ...]
+    processes: tuple[Choice, ...] = ()
 
 
 def case_list(
     db: Session,
     person_id: int,
     *,
+    process: str | None = None,
     state: str | None = None,
     unit_id: int | None = None,
     koordinator_id: int | None = None,
@@ -221,6 +235,8 @@ def case_list(
         where.append(
             sa.or_(Case.id.in_(_my_assignments(person.id)), Case.unit_id.in_(rektor_units))
         )
+    if process:
+        where.append(Case.workflow == process)
     if state:
         where.append(Case.state == state)
     if unit_id is not None:
@@ -263,7 +279,7 @@ def case_list(
         page=page,
         pages=pages,
         per_page=per_page,
-        steps=step_choices(),
+        steps=step_choices(process or None),
         units=unit_choices(db),
         koordinatorer=tuple(
             Choice(str(pid), name)
@@ -273,6 +289,7 @@ def case_list(
                 .order_by(Person.name, Person.id)
             )
         ),
+        processes=process_choices(),
     )
 
 
@@ -287,6 +304,7 @@ def _case_row(row: Any, koordinatorer: tuple[str, ...], deadline: DeadlineItem |
     workflow = workflow_named(row.workflow)
     return CaseRow(
         reference=row.reference,
+        process_label=workflow.title,
         step_label=workflow.state(row.state).label,
         closed=workflow.is_final(row.state),
         outcome_label=workflow.outcomes.get(row.outcome) if row.outcome else None,

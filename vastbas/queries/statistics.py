@@ -5,15 +5,23 @@ timestamps; audit events' kinds and times; assignments; deadlines) and never a n
 personnummer or free text, so the figures are the same before and after thinning.
 
 Two kinds of table: *snapshots* (open cases per step, overdue deadlines, caseload) show
-today and follow only the unit filter; *flows* (requests, decisions, lead times,
-outcomes) count what happened between `since` and `until` (Stockholm dates, inclusive).
+today and follow only the unit and process filters; *flows* (requests, decisions, lead
+times, outcomes) count what happened between `since` and `until` (Stockholm dates,
+inclusive).
+
+Every process is read by its own workflow file: its steps, its step-2 decisions (the
+transitions that meet the deadline a new request starts) and its lead times. With no
+process chosen and several loaded ("all processes"), the per-step and per-decision
+tables list each process's own rows, labelled "<title>: …", one process after another;
+requests, outcomes and caseload add up over all processes.
 """
 
 from __future__ import annotations
 
 import statistics as pystats
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,15 +34,14 @@ from vastbas.labels import label
 from vastbas.models import Assignment, Case, CaseDeadline, Person
 from vastbas.queries.common import all_workflows
 from vastbas.queries.statistics_events import (
-    LEAD_TIMES,
     LeadTimeDef,
     Scope,
     events_pass,
+    lead_times_of,
     nearest_rank,
 )
+from vastbas.workflow import Workflow
 
-# Step 2's two decisions (workflows/vastbas.yaml): a Västbas case or not.
-DECISIONS = (("accept_case", "Västbasärende"), ("reject_case", "Inte ett Västbasärende"))
 KOORDINATOR_ROLES = (CaseRole.KOORDINATOR_1, CaseRole.KOORDINATOR_2)
 # The dates a period may name: a century of months is plenty and keeps the queries sane.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
@@ -111,6 +118,7 @@ class Statistics:
     overdue: tuple[OverdueCount, ...]
     caseload: tuple[Caseload, ...]
     outcomes: tuple[Count, ...]
+    process: str | None = None
 
 
 def statistics(
@@ -119,9 +127,16 @@ def statistics(
     since: date | None,
     until: date | None,
     unit_id: int | None,
+    process: str | None = None,
     today: date | None = None,
 ) -> Statistics:
-    """The statistics page's tables for a period (inclusive Stockholm dates) and a unit."""
+    """The statistics page's tables for a period (inclusive Stockholm dates), a unit and a
+    process (a workflow's name; None for all)."""
+    loaded = all_workflows()
+    shown = tuple(w for w in loaded if process is None or w.name == process)
+    if not shown:
+        message = "Processen finns inte. Välj en i listan."
+        raise InvalidInput(message, {"process": message})
     for day in (since, until):
         if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             raise InvalidInput(f"Välj datum mellan {FIRST_DAY} och {LAST_DAY}.")
@@ -129,14 +144,12 @@ def statistics(
         message = "Periodens första dag ligger efter dess sista dag."
         raise InvalidInput(message, {"fran": message})
     today = today or local_date(clock.now())
-    scope = Scope(
-        local_to_utc(since, time(0)) if since else None,
-        local_to_utc(until + timedelta(days=1), time(0)) if until else None,
-        unit_id,
-    )
-    closing, outcome_labels = _closings()
-    counted, lead_days = events_pass(db, scope, [t for t, _ in DECISIONS] + list(closing))
-    decisions, outcomes = _decisions_and_outcomes(counted, closing, outcome_labels)
+    start = local_to_utc(since, time(0)) if since else None
+    end = local_to_utc(until + timedelta(days=1), time(0)) if until else None
+    # With one process loaded every case is its case: no filter on the process then.
+    scope = Scope(start, end, unit_id, process if len(loaded) > 1 else None)
+    flows = [_flows(db, Scope(start, end, unit_id, _only(w, loaded)), w) for w in shown]
+    several = len(shown) > 1
     return Statistics(
         since=since,
         until=until,
@@ -144,53 +157,73 @@ def statistics(
         today=today,
         initiator_kinds=tuple(kind.value for kind in InitiatorKind),
         initiator_labels=tuple(label(kind) for kind in InitiatorKind),
-        steps=_steps(db, scope),
+        steps=_steps(db, scope, shown),
         requests=_requests(db, scope, since, until),
-        decisions=decisions,
-        lead_times=tuple(_lead_time(spec, lead_days[spec.key]) for spec in LEAD_TIMES),
-        overdue=_overdue(db, scope, today),
+        decisions=tuple(row for f in flows for row in _named(f.decisions, f.workflow, several)),
+        lead_times=tuple(row for f in flows for row in _named(f.lead_times, f.workflow, several)),
+        overdue=_overdue(db, scope, today, shown),
         caseload=_caseload(db, scope),
-        outcomes=outcomes,
+        outcomes=_outcomes(flows),
+        process=process,
     )
 
 
-def _open_states() -> list[tuple[str, str]]:
-    """(state, "n. label") of every open step of every workflow, in step order."""
-    seen: dict[str, str] = {}
-    for workflow in all_workflows():
-        for state in workflow.steps:
-            if not state.final:
-                seen.setdefault(state.name, f"{state.step}. {state.label}")
-    return list(seen.items())
+def _only(workflow: Workflow, loaded: tuple[Workflow, ...]) -> str | None:
+    return workflow.name if len(loaded) > 1 else None
 
 
-def _steps(db: Session, scope: Scope) -> tuple[Count, ...]:
-    counts = dict(
-        db.execute(
-            sa.select(Case.state, sa.func.count())
-            .where(Case.closed_at.is_(None), *scope.unit())
-            .group_by(Case.state)
-        ).all()
+def _named(rows: tuple[Any, ...], workflow: Workflow, several: bool) -> tuple[Any, ...]:
+    """Rows labelled with their process's title when several processes share a table."""
+    if not several:
+        return rows
+    return tuple(replace(row, label=f"{workflow.title}: {row.label}") for row in rows)
+
+
+def _open_states(shown: tuple[Workflow, ...]) -> list[tuple[str, str, str]]:
+    """(workflow, state, "n. label") of every open step of each shown workflow, in order."""
+    several = len(shown) > 1
+    return [
+        (w.name, s.name, f"{w.title}: {s.step}. {s.label}" if several else f"{s.step}. {s.label}")
+        for w in shown
+        for s in w.steps
+        if not s.final
+    ]
+
+
+def _steps(db: Session, scope: Scope, shown: tuple[Workflow, ...]) -> tuple[Count, ...]:
+    counts = {
+        (workflow, state): count
+        for workflow, state, count in db.execute(
+            sa.select(Case.workflow, Case.state, sa.func.count())
+            .where(Case.closed_at.is_(None), *scope.cases())
+            .group_by(Case.workflow, Case.state)
+        )
+    }
+    return tuple(
+        Count(state, text, counts.get((workflow, state), 0))
+        for workflow, state, text in _open_states(shown)
     )
-    return tuple(Count(state, text, counts.get(state, 0)) for state, text in _open_states())
 
 
-def _overdue(db: Session, scope: Scope, today: date) -> tuple[OverdueCount, ...]:
+def _overdue(
+    db: Session, scope: Scope, today: date, shown: tuple[Workflow, ...]
+) -> tuple[OverdueCount, ...]:
     """Open deadlines past their date on open cases, by the step the case is in now."""
     rows = db.execute(
-        sa.select(Case.state, sa.func.count(), sa.func.count(sa.distinct(Case.id)))
+        sa.select(Case.workflow, Case.state, sa.func.count(), sa.func.count(sa.distinct(Case.id)))
         .join(CaseDeadline, CaseDeadline.case_id == Case.id)
         .where(
             Case.closed_at.is_(None),
             CaseDeadline.closed_at.is_(None),
             sa.or_(CaseDeadline.overdue_since.is_not(None), CaseDeadline.due_on < today),
-            *scope.unit(),
+            *scope.cases(),
         )
-        .group_by(Case.state)
+        .group_by(Case.workflow, Case.state)
     ).all()
-    found = {state: (deadlines, cases) for state, deadlines, cases in rows}
+    found = {(workflow, state): (late, cases) for workflow, state, late, cases in rows}
     return tuple(
-        OverdueCount(state, text, *found.get(state, (0, 0))) for state, text in _open_states()
+        OverdueCount(state, text, *found.get((workflow, state), (0, 0)))
+        for workflow, state, text in _open_states(shown)
     )
 
 
@@ -246,37 +279,59 @@ def _requests(
     return tuple(rows)
 
 
-def _closings() -> tuple[dict[str, str], dict[str, str]]:
-    """Trigger -> outcome for every transition that ends a case; outcome -> its label."""
-    closing: dict[str, str] = {}
-    labels: dict[str, str] = {}
-    for workflow in all_workflows():
-        labels.update((o, text) for o, text in workflow.outcomes.items() if o not in labels)
-        closing.update((t.trigger, t.outcome) for t in workflow.transitions if t.outcome)
-    return closing, labels
+@dataclass(frozen=True)
+class _Flows:
+    """What one workflow's events say: its decisions, lead times and closings."""
+
+    workflow: Workflow
+    decisions: tuple[DecisionCount, ...]
+    lead_times: tuple[LeadTime, ...]
+    closings: dict[str, int]  # outcome -> count
 
 
-def _decisions_and_outcomes(
-    counted: dict[str, int], closing: dict[str, str], labels: dict[str, str]
-) -> tuple[tuple[DecisionCount, ...], tuple[Count, ...]]:
-    """Step 2's decisions with their shares, and the closings by outcome."""
-    decided = sum(counted.get(trigger, 0) for trigger, _ in DECISIONS)
-    decisions = tuple(
-        DecisionCount(
-            trigger,
-            text,
-            counted.get(trigger, 0),
-            round(100 * counted.get(trigger, 0) / decided, 1) if decided else None,
-        )
-        for trigger, text in DECISIONS
-    )
-    by_outcome: dict[str, int] = {}
+def _decision_triggers(workflow: Workflow) -> list[tuple[str, str]]:
+    """(trigger, label) of the decisions on a new request: the transitions that meet the
+    deadline its registration starts (Västbas step 2: a Västbas case or not)."""
+    return [
+        (t.trigger, workflow.outcomes.get(t.outcome or "", t.label) if t.outcome else t.label)
+        for t in workflow.transitions
+        if set(t.stops) & set(workflow.initial.starts)
+    ]
+
+
+def _flows(db: Session, scope: Scope, workflow: Workflow) -> _Flows:
+    decisions = _decision_triggers(workflow)
+    closing = {t.trigger: t.outcome for t in workflow.transitions if t.outcome}
+    counted, lead_days = events_pass(db, scope, workflow, [t for t, _ in decisions] + [*closing])
+    decided = sum(counted.get(trigger, 0) for trigger, _ in decisions)
+    closings: dict[str, int] = {}
     for trigger, outcome in closing.items():
-        by_outcome[outcome] = by_outcome.get(outcome, 0) + counted.get(trigger, 0)
-    outcomes = tuple(
-        Count(outcome, text, by_outcome.get(outcome, 0)) for outcome, text in labels.items()
+        closings[outcome] = closings.get(outcome, 0) + counted.get(trigger, 0)
+    return _Flows(
+        workflow,
+        tuple(
+            DecisionCount(
+                trigger,
+                text,
+                counted.get(trigger, 0),
+                round(100 * counted.get(trigger, 0) / decided, 1) if decided else None,
+            )
+            for trigger, text in decisions
+        ),
+        tuple(_lead_time(spec, lead_days[spec.key]) for spec in lead_times_of(workflow)),
+        closings,
     )
-    return decisions, outcomes
+
+
+def _outcomes(flows: list[_Flows]) -> tuple[Count, ...]:
+    """Closings by outcome, added up over the shown processes (outcomes share their keys)."""
+    labels: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for flow in flows:
+        for outcome, text in flow.workflow.outcomes.items():
+            labels.setdefault(outcome, text)
+            counts[outcome] = counts.get(outcome, 0) + flow.closings.get(outcome, 0)
+    return tuple(Count(outcome, text, counts[outcome]) for outcome, text in labels.items())
 
 
 def _lead_time(spec: LeadTimeDef, days: list[float]) -> LeadTime:
@@ -296,7 +351,7 @@ def _caseload(db: Session, scope: Scope) -> tuple[Caseload, ...]:
     else who holds one, most loaded first."""
     # Closing a case ends its appointments, so an open appointment is on an open case.
     in_unit = (
-        [Assignment.case_id.in_(sa.select(Case.id).where(*scope.unit()))] if scope.unit() else []
+        [Assignment.case_id.in_(sa.select(Case.id).where(*scope.cases()))] if scope.cases() else []
     )
     loads: dict[int, dict[str, int]] = {}
     for person_id, role, count in db.execute(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vastbas.models import Case, Event
-from vastbas.queries.common import all_workflows
+from vastbas.workflow import Workflow
 
 
 @dataclass(frozen=True)
@@ -41,26 +41,41 @@ LEAD_TIMES = (
 )
 
 
+def lead_times_of(workflow: Workflow) -> tuple[LeadTimeDef, ...]:
+    """The lead times a workflow can measure: those whose two deadlines its file defines."""
+    return tuple(
+        spec
+        for spec in LEAD_TIMES
+        if spec.starts in workflow.deadlines and spec.stops in workflow.deadlines
+    )
+
+
 @dataclass(frozen=True)
 class Scope:
-    """The filters in SQL: the period as UTC instants [start, end), None where open; a unit."""
+    """The filters in SQL: the period as UTC instants [start, end), None where open; a unit;
+    a workflow (None: every process)."""
 
     start: datetime | None
     end: datetime | None
     unit_id: int | None
+    workflow: str | None = None
 
-    def unit(self) -> list[sa.ColumnElement[bool]]:
-        return [Case.unit_id == self.unit_id] if self.unit_id is not None else []
+    def cases(self) -> list[sa.ColumnElement[bool]]:
+        """The unit and the process, on the cases table."""
+        where = [Case.unit_id == self.unit_id] if self.unit_id is not None else []
+        if self.workflow is not None:
+            where.append(Case.workflow == self.workflow)
+        return where
 
-    def unit_events(self) -> list[sa.ColumnElement[bool]]:
-        """The unit for audit events: a set of case ids, cheaper than a join per event."""
-        if self.unit_id is None:
+    def case_events(self) -> list[sa.ColumnElement[bool]]:
+        """The same for audit events: a set of case ids, cheaper than a join per event."""
+        if not self.cases():
             return []
-        return [Event.case_id.in_(sa.select(Case.id).where(Case.unit_id == self.unit_id))]
+        return [Event.case_id.in_(sa.select(Case.id).where(*self.cases()))]
 
     def during(self, column: sa.ColumnElement[datetime]) -> list[sa.ColumnElement[bool]]:
-        """The unit, and the instant `column` in the period."""
-        return self.unit() + self.period(column)
+        """The unit and process, and the instant `column` in the period."""
+        return self.cases() + self.period(column)
 
     def period(self, column: sa.ColumnElement[datetime]) -> list[sa.ColumnElement[bool]]:
         where: list[sa.ColumnElement[bool]] = []
@@ -72,18 +87,21 @@ class Scope:
 
 
 def events_pass(
-    db: Session, scope: Scope, counted_triggers: list[str]
+    db: Session, scope: Scope, workflow: Workflow, counted_triggers: list[str]
 ) -> tuple[dict[str, int], dict[str, list[float]]]:
-    """One pass over the audit events: how often each counted trigger fired in the period,
-    and the days of each lead time that ended in it (LEAD_TIMES, by key).
+    """One pass over the audit events of one workflow's cases: how often each counted
+    trigger fired in the period, and the days of each of its lead times that ended in it.
 
     A lead time ends at a stop and starts at the latest start of the same case before it
     (a running maximum per case), so each period of a case is measured on its own. The
     events are read once (they are the biggest table) and only for the triggers named.
     """
     specs = {
-        spec.key: (_triggers(spec.starts, starting=True), _triggers(spec.stops, starting=False))
-        for spec in LEAD_TIMES
+        spec.key: (
+            _triggers(workflow, spec.starts, starting=True),
+            _triggers(workflow, spec.stops, starting=False),
+        )
+        for spec in lead_times_of(workflow)
     }
     earlier = {"partition_by": Event.case_id, "order_by": Event.id, "rows": (None, -1)}
     wanted = {*counted_triggers, *(t for pair in specs.values() for ts in pair for t in ts)}
@@ -98,7 +116,7 @@ def events_pass(
                 for key, (starts, _) in specs.items()
             ),
         )
-        .where(Event.action.in_(sorted(wanted)), *scope.unit_events())
+        .where(Event.action.in_(sorted(wanted)), *scope.case_events())
         .cte("flow")
     )
     in_period = scope.period(flow.c.at)
@@ -125,15 +143,14 @@ def events_pass(
     return counted, days
 
 
-def _triggers(deadline: str, *, starting: bool) -> list[str]:
+def _triggers(workflow: Workflow, deadline: str, *, starting: bool) -> list[str]:
     """Every trigger (the initial one too) that starts, or else stops, the named deadline."""
     found = set()
-    for workflow in all_workflows():
-        if starting and deadline in workflow.initial.starts:
-            found.add(workflow.initial.trigger)
-        for t in workflow.transitions:
-            if deadline in (t.starts if starting else t.stops):
-                found.add(t.trigger)
+    if starting and deadline in workflow.initial.starts:
+        found.add(workflow.initial.trigger)
+    for t in workflow.transitions:
+        if deadline in (t.starts if starting else t.stops):
+            found.add(t.trigger)
     return sorted(found)
 
 

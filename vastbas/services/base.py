@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from vastbas import clock
-from vastbas.enums import SystemRole
+from vastbas.enums import CaseRole, SystemRole
 from vastbas.errors import Conflict, InvalidInput, NotAllowed, NotFound, RuleBroken
 from vastbas.models import ActionPlan, Case, Event, Meeting, Person, Unit
 from vastbas.workflow import Workflow, workflow_named
@@ -22,10 +22,8 @@ from vastbas.workflow import Workflow, workflow_named
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Roles that let a person see a case; `any_user` alone does not.
-SEEING_ROLES = frozenset(
-    {"samordnare", "admin", "koordinator_1", "koordinator_2", "kontaktperson", "sprakror", "rektor"}
-)
+# Roles that let a person see a case; `any_user` alone does not. Every case role does.
+SEEING_ROLES = frozenset({"samordnare", "admin", "rektor", *(role.value for role in CaseRole)})
 
 
 def service(fn: Callable[P, R]) -> Callable[P, R]:

@@ -23,7 +23,7 @@ from vastbas.services.base import (
     service,
     touch,
 )
-from vastbas.workflow import workflow_named
+from vastbas.workflow import workflow_named, workflow_names
 
 CONSENT_REVIEW = Period(months=12)
 
@@ -66,6 +66,8 @@ def register_request(
 ) -> Case:
     """Step 1: a request from anyone near the child, with the family's consent if given."""
     person = load_actor(db, actor)
+    if workflow not in workflow_names():  # a name from outside never becomes a file path
+        raise InvalidInput("Processen finns inte.", {"workflow": "Välj en process i listan."})
     process = workflow_named(workflow)
     own_roles = {r.role.value for r in person.system_roles}
     if person.has_login:

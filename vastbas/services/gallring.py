@@ -197,6 +197,10 @@ def _blank_case_row(case: Case) -> dict[str, int]:
     removed = {"child": 1}
     case.child_name = ""
     case.child_personnummer = ""
+    if case.placed_outside_home_at is not None:
+        # Where the child lives is personal data; the statistics do not read it.
+        removed["placement"] = 1
+        case.placed_outside_home_at = None
     if case.initiator_name or case.background:
         removed["request"] = 1
     case.initiator_name = None if case.initiator_name is None else ""
