@@ -16,7 +16,7 @@ import yaml
 from transitions import Machine
 
 from vastbas.calendar import Period
-from vastbas.enums import MeetingKind, ParticipantKind
+from vastbas.enums import FollowUpKind, MeetingKind, ParticipantKind
 from vastbas.guards import GUARDS
 
 WORKFLOW_DIR = Path(__file__).resolve().parent.parent / "workflows"
@@ -159,6 +159,9 @@ class Workflow:
     machine: Machine
     participant_kinds: tuple[ParticipantKind, ...] = tuple(ParticipantKind)
     meeting_kinds: tuple[MeetingKind, ...] = tuple(MeetingKind)
+    follow_up_kinds: tuple[FollowUpKind, ...] = tuple(FollowUpKind)
+    # The follow-up form's "reported back" box, when the routine has someone to report to.
+    follow_up_report_label: str | None = None
 
     def state(self, name: str) -> StateDef:
         return next(s for s in self.states if s.name == name)

@@ -9,7 +9,7 @@ from typing import Any
 
 from transitions import Machine
 
-from vastbas.enums import CaseRole, MeetingKind, ParticipantKind
+from vastbas.enums import CaseRole, FollowUpKind, MeetingKind, ParticipantKind
 from vastbas.guards import GUARDS
 from vastbas.workflow import (
     ACTIVITIES,
@@ -34,6 +34,7 @@ from vastbas.workflow import (
 TOP_LEVEL = {
     "name", "title", "reference_prefix", "roles", "initial", "states", "outcomes",
     "transitions", "activities", "deadlines", "participant_kinds", "meeting_kinds",
+    "follow_up_kinds", "follow_up_report_label",
 }  # fmt: skip
 TRANSITION_KEYS = {
     "trigger", "label", "source", "dest", "guards", "roles", "outcome", "requires_reason",
@@ -84,6 +85,10 @@ def build(r: _Reader, data: _Map) -> Workflow:
         machine=machine,
         participant_kinds=_kinds(r, data, "participant_kinds", ParticipantKind),
         meeting_kinds=_kinds(r, data, "meeting_kinds", MeetingKind),
+        follow_up_kinds=_kinds(r, data, "follow_up_kinds", FollowUpKind),
+        follow_up_report_label=(
+            r.text(data, "follow_up_report_label") if "follow_up_report_label" in data else None
+        ),
     )
 
 

@@ -241,6 +241,8 @@ class RecordPage:
     actions: tuple[ActionRow, ...]
     # Whom the process's network map may name (workflow `participant_kinds`).
     participant_kinds: tuple[ParticipantKind, ...] = tuple(ParticipantKind)
+    follow_up_kinds: tuple[FollowUpKind, ...] = tuple(FollowUpKind)
+    follow_up_report_label: str | None = None
 
 
 PLAN = "create_plan|revise_plan"
@@ -287,6 +289,8 @@ def _page(case: Case) -> RecordPage:
             for a in (plan.actions if plan else [])
         ),
         participant_kinds=workflow_of(case).participant_kinds,
+        follow_up_kinds=workflow_of(case).follow_up_kinds,
+        follow_up_report_label=workflow_of(case).follow_up_report_label,
     )
 
 
@@ -504,6 +508,11 @@ def action_status(reference: str, action_id: int) -> Any:
 def follow_up(reference: str) -> Any:
     page = record_page(reference, "record_follow_up")
     form = FollowUpForm(data=on_get({"version": page.version, "held_on": local_date(clock.now())}))
+    form.kind.choices = PICK + options((k.value, label(k)) for k in page.follow_up_kinds)
+    if page.follow_up_report_label is None:
+        del form.reported_to_koordinator
+    else:
+        form.reported_to_koordinator.label.text = page.follow_up_report_label
     return form_page(
         form,
         lambda: followups.record_follow_up(
@@ -514,7 +523,9 @@ def follow_up(reference: str) -> Any:
             kind=form.kind.data,
             notes=form.notes.data,
             held_on=form.held_on.data,
-            reported_to_koordinator=form.reported_to_koordinator.data,
+            reported_to_koordinator=bool(
+                "reported_to_koordinator" in form and form.reported_to_koordinator.data
+            ),
         ),
         "records/follow_up.html",
         page,

@@ -229,3 +229,26 @@ def test_a_sip_offers_only_its_own_meeting_and_participant_kinds(
     )
     assert refused.status_code == 400
     assert "Välj vilket möte det är." in refused.get_data(as_text=True)
+
+
+def test_a_sip_is_followed_up_by_meeting_or_telephone_and_reports_to_no_koordinator(
+    db: Session, client: FlaskClient, login_as: LoginAs
+) -> None:
+    walker = sip_case(db, "follow_up")
+    login_as("rektor1")  # the sammankallande
+    url = f"/cases/{walker.reference}/follow-up"
+    form = client.get(url).get_data(as_text=True)
+    kinds = re.findall(r'<option (?:selected )?value="([a-z_]+)"', form)
+    assert kinds == ["meeting", "phone"]  # 001, p. 10
+    assert "koordinatorn" not in form
+    refused = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "version": version(db, walker.reference),
+            "kind": "eht",
+            "notes": "Lyft i EHT",
+        },
+    )
+    assert refused.status_code == 400
+    assert "Lyft i EHT" in refused.get_data(as_text=True)  # the input is kept

@@ -19,6 +19,7 @@ from vastbas.services.base import (
     required_text,
     service,
     touch,
+    workflow_of,
 )
 
 
@@ -37,6 +38,14 @@ def record_follow_up(
     """Document a follow-up: raised at EHT, a meeting, a call or an extra network meeting."""
     case, person, _ = open_case_for(db, reference, actor, expected_version, "record_follow_up")
     kind = parse_choice(FollowUpKind, kind, "kind", "Välj vilken sorts uppföljning det var.")
+    workflow = workflow_of(case)
+    if kind not in workflow.follow_up_kinds:
+        raise InvalidInput(
+            "Välj vilken sorts uppföljning det var.",
+            {"kind": f"{workflow.title} följs inte upp på det sättet."},
+        )
+    if workflow.follow_up_report_label is None:
+        reported_to_koordinator = False
     notes = required_text(notes, "Skriv vad uppföljningen kom fram till.")
     now = clock.now()
     today = local_date(now)
