@@ -99,6 +99,8 @@ def submit(
     `success_url` may be a function, for a target that depends on the change (a user who
     just closed a case may no longer see it).
     """
+    if request.method != "POST":
+        return render_template(template, form=form, **context)
     if not form.validate_on_submit():
         context.setdefault("problem", form_problem(form))
         return render_template(template, form=form, **context), 400

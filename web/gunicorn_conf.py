@@ -14,11 +14,12 @@ would start its own); run `vastbas scheduler` beside them, as many as you like.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from typing import Any
 
 from gunicorn.glogging import Logger
+
+from web.security import FEED_SECRET
 
 
 def _number(name: str, default: int) -> int:
@@ -57,16 +58,13 @@ loglevel = "info"
 # the referrer and user agent are dropped for the same reason.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss pid=%(p)s'
 
-# The calendar feed's URL is its password (/kalender/<secret>.ics): never in a log line.
-SECRET_PATH = re.compile(r"^/kalender/[^/]+")
-
-
 class PrivateAccessLogger(Logger):
     """Gunicorn's logger with the secret part of a feed URL masked in the access log."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        atoms["U"] = SECRET_PATH.sub("/kalender/***", str(atoms.get("U", "")))
+        # The calendar feed's URL is its password (/kalender/<secret>.ics).
+        atoms["U"] = FEED_SECRET.sub("/kalender/***", str(atoms.get("U", "")))
         return atoms
 
 

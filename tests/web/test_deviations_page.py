@@ -70,6 +70,7 @@ def test_the_samordnare_follows_up_from_the_list_and_the_case_page_shows_the_sta
     assert TEXT in listing and walker.reference in listing and "Ny" in listing
     url = f"/avvikelser/folj-upp?avvikelse={deviation_id}"
     assert f'href="{url}"' in listing.replace("&amp;", "&")
+    assert client.get(url).status_code == 200  # the form opens as a page, not a refusal
 
     answer = client.post(
         url,
