@@ -23,6 +23,7 @@ from vastbas.db import make_engine, session_factory
 from vastbas.models import Base
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+pytest_plugins = ["e2e.fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

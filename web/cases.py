@@ -276,12 +276,16 @@ def _after_change(reference: str) -> str:
 @bp.post("/cases/<reference>/transitions/<trigger>")
 @login_required
 def fire_transition(reference: str, trigger: str) -> Any:
-    # Read first: a refusal or a conflict shows the case as it is now, with the user's input.
-    page = queries.case_page(get_db(), reference, user_id(), _today())
-    info = page.triggers.get(trigger) or abort(404)
+    info = queries.transition_info(get_db(), reference, user_id(), trigger) or abort(404)
     form = (ReasonForm if info.requires_reason else TransitionForm)()
     reason = form.reason.data if isinstance(form, ReasonForm) else None
     done = "Ärendet är avslutat." if info.closes else f"Ärendet är nu i steget {info.dest_label}."
+
+    def case_as_it_is_now() -> dict[str, Any]:
+        # A refusal or a conflict shows the case as it is now, with the user's input.
+        page = queries.case_page(get_db(), reference, user_id(), _today())
+        return {"page": page, "current": page}
+
     return submit(
         form,
         lambda: transitions.fire(
@@ -295,8 +299,7 @@ def fire_transition(reference: str, trigger: str) -> Any:
         template="cases/confirm.html" if info.needs_confirmation else "cases/case.html",
         success_url=lambda: _after_change(reference),
         success_message=done,
-        page=page,
+        page_context=case_as_it_is_now,
         info=info,
-        current=page,
         links=ACTIVITY_LINKS,
     )

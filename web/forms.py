@@ -92,34 +92,47 @@ def submit(
     template: str,
     success_url: str | Callable[[], str],
     success_message: str,
+    page_context: Callable[[], dict[str, Any]] | None = None,
     **context: Any,
 ) -> Any:
     """Validate the form, call the service, redirect on success, else re-render with messages.
 
     `success_url` may be a function, for a target that depends on the change (a user who
-    just closed a case may no longer see it).
+    just closed a case may no longer see it). `page_context` adds what only a rendered page
+    needs (the whole case page, say), read when the page is shown, so a change that goes
+    through never pays for it — and a refused one shows the case as it is after the refusal.
     """
+    status = _attempt(form, call, context)
+    if status is None:
+        flash(success_message)
+        return redirect(success_url() if callable(success_url) else success_url)
+    if page_context is not None:
+        context.update(page_context())
+    return render_template(template, form=form, **context), status
+
+
+def _attempt(form: FlaskForm, call: Callable[[], Any], context: dict[str, Any]) -> int | None:
+    """Call the service if the form is valid: None when it went through, else the status,
+    with the messages to show put into `context` and onto the form's fields."""
     if request.method != "POST":
-        return render_template(template, form=form, **context)
+        return 200
     if not form.validate_on_submit():
         context.setdefault("problem", form_problem(form))
-        return render_template(template, form=form, **context), 400
+        return 400
     try:
         call()
     except Conflict:
         context["conflict"] = True
-        return render_template(template, form=form, **context), 409
+        return 409
     except InvalidInput as exc:
         _place(form, exc.fields)
         context["problem"] = exc.message
-        return render_template(template, form=form, **context), 400
+        return 400
     except (RuleBroken, NotAllowed) as exc:
         context["problem"] = exc.message
         context["reasons"] = getattr(exc, "reasons", [])
-        status = 403 if isinstance(exc, NotAllowed) else 400
-        return render_template(template, form=form, **context), status
-    flash(success_message)
-    return redirect(success_url() if callable(success_url) else success_url)
+        return 403 if isinstance(exc, NotAllowed) else 400
+    return None
 
 
 def _place(form: FlaskForm, fields: dict[str, str]) -> None:
@@ -128,3 +141,4 @@ def _place(form: FlaskForm, fields: dict[str, str]) -> None:
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors or []), message]
+

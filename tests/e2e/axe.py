@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +17,30 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def axe_source(cache_dir: Path) -> str:
-    """The text of axe.min.js, installed with npm into `cache_dir` when missing."""
+    """The text of axe.min.js, installed with npm into `cache_dir` when missing.
+
+    Two xdist workers may both find it missing: each installs into its own folder and
+    moves it into place in one rename, so neither reads a half-written install.
+    """
     prefix = cache_dir / f"axe-core-{AXE_VERSION}"
     script = prefix / "node_modules" / "axe-core" / "axe.min.js"
     if not script.is_file():
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError("npm is needed to fetch axe-core for the accessibility checks")
-        prefix.mkdir(parents=True, exist_ok=True)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="axe-", dir=cache_dir))
         subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
+            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(staging),
              f"axe-core@{AXE_VERSION}"],
             check=True,
             capture_output=True,
             timeout=300,
         )  # fmt: skip
+        try:
+            staging.rename(prefix)
+        except OSError:  # another worker was first; its copy is as good
+            shutil.rmtree(staging, ignore_errors=True)
     return script.read_text(encoding="utf-8")
 
 

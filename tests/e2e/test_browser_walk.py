@@ -5,113 +5,26 @@ Every page visited is saved under screenshots/ (git-ignored) and checked with ax
 
 The browser is Debian's Chromium (/usr/bin/chromium, `.ci/run` installs it); Playwright
 never downloads one. Without it the walk is skipped, and fails in CI (CI=true).
-The fixtures live here, not in a conftest.py: the suite imports `conftest` by name
-(`from conftest import csrf_token`), which a second conftest.py would shadow.
+The fixtures are in e2e/fixtures.py, not in a conftest.py: the suite imports `conftest`
+by name (`from conftest import csrf_token`), which a second conftest.py would shadow.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from e2e.axe import axe_source, describe, run_axe
-from werkzeug.serving import make_server
+from e2e.axe import describe, run_axe
+from e2e.fixtures import SCREENSHOTS, LiveServer  # noqa: F401 (the walks import it here)
 
 from vastbas import demo
-from vastbas.db import make_engine, session_factory
+from vastbas.db import session_factory
 from vastbas.enums import CaseRole
-from vastbas.models import Base, Person
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
-
-
-def _missing(message: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message}\nThe browser walk is required in CI.", pytrace=False)
-    pytest.skip(message)
-
-
-@dataclass
-class LiveServer:
-    url: str
-    engine: sa.Engine
-    people: demo.People
-
-
-@pytest.fixture
-def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
-    """The app on a fresh SQLite file with the demo municipality, served in a thread."""
-    from vastbas.services import accounts
-    from web import create_app
-
-    # Cheap hashes: the walk logs in many times, and argon2's defaults cost seconds here.
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
-    engine = make_engine(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-    Base.metadata.create_all(engine)
-    with session_factory(engine)() as db:
-        people = demo.build_municipality(db)
-        db.expunge_all()
-    app = create_app({"ENGINE": engine, "SECRET_KEY": "e2e-secret", "TESTING": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", engine, people)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, through Playwright."""
-    if not CHROMIUM.is_file():
-        _missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="session")
-def axe(request: pytest.FixtureRequest) -> str:
-    """axe.min.js, fetched with npm into pytest's (git-ignored) cache on first use."""
-    return axe_source(request.config.cache.mkdir("axe-core"))
-
-
-@pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS
-
+from vastbas.models import Person
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

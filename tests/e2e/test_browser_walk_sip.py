@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the fixtures imported from the Västbas walk are parameters here)
 """A SIP (samordnad individuell plan) in a real browser, through the Swedish UI only.
 
 Reuses the Västbas walk's fixtures and its Walk helper (screenshots, axe on every page).
@@ -15,16 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from e2e.axe import describe
-from e2e.test_browser_walk import (  # noqa: F401 (fixtures are found by name)
-    STOCKHOLM,
-    LiveServer,
-    Walk,
-    axe,
-    browser,
-    live_server,
-    screenshots,
-    slug,
-)
+from e2e.fixtures import LiveServer
+from e2e.test_browser_walk import STOCKHOLM, Walk, slug
 
 from vastbas import demo
 from vastbas.db import session_factory

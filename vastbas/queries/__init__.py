@@ -24,6 +24,7 @@ from vastbas.queries.case_page import (
     TransitionInfo,
     TransitionView,
     case_page,
+    transition_info,
 )
 from vastbas.queries.common import (
     Choice,
@@ -41,5 +42,6 @@ __all__ = [
     "DeadlineItem", "DeadlineView", "MeetingView", "MyCase", "MyCases", "NetworkEntryView",
     "ParticipantView", "PlanVersion", "PlanView", "RecordView", "RoleView", "StepView",
     "TimelineEntry", "TransitionInfo", "TransitionView", "all_workflows", "case_list",
-    "case_page", "may_see", "my_cases", "record_case_read", "step_choices", "unit_choices",
+    "case_page", "may_see", "my_cases", "record_case_read", "step_choices", "transition_info",
+    "unit_choices",
 ]  # fmt: skip

@@ -43,7 +43,7 @@ from vastbas.queries.common import (
     _role_label,
 )
 from vastbas.queries.linked_cases import LinkedCase, linked_cases
-from vastbas.services.base import can_see, load_actor, roles_on
+from vastbas.services.base import can_see, load_actor, roles_on, workflow_of
 from vastbas.services.transitions import available_transitions
 from vastbas.workflow import Workflow, workflow_named
 
@@ -412,6 +412,25 @@ def _people(db: Session, case: Case, events: Any) -> dict[int, _PersonName]:
 def _name(people: Mapping[int, _PersonName], person_id: int | None) -> str | None:
     found = people.get(person_id) if person_id is not None else None
     return found.name if found is not None else None
+
+
+def transition_info(
+    db: Session, reference: str, person_id: int, trigger: str
+) -> TransitionInfo | None:
+    """What the UI says about one trigger of the case's workflow; None if there is no such.
+
+    The lean read before a transition: the whole case page is built only if the change
+    is refused and the page must be shown again. NotFound for a case the person may not see.
+    """
+    case = db.scalars(
+        sa.select(Case)
+        .where(Case.reference == reference)
+        .options(joinedload(Case.unit), selectinload(Case.assignments))
+    ).one_or_none()
+    if case is None or not can_see(roles_on(case, load_actor(db, person_id))):
+        raise NotFound(f"Ärendet {reference} finns inte.")
+    workflow = workflow_of(case)
+    return _info(workflow, trigger) if workflow.transition(trigger) is not None else None
 
 
 def _info(workflow: Workflow, trigger: str) -> TransitionInfo:
