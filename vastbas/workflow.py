@@ -121,6 +121,19 @@ class ReminderDef:
 
 
 @dataclass(frozen=True)
+class LeadTimeDef:
+    """A lead time for the statistics: from the start of one deadline to the stop of another.
+
+    Deadlines start and stop with the file's transitions, so the measure follows the file.
+    """
+
+    key: str
+    label: str
+    starts: str
+    stops: str
+
+
+@dataclass(frozen=True)
 class DeadlineDef:
     name: str
     label: str
@@ -162,6 +175,7 @@ class Workflow:
     follow_up_kinds: tuple[FollowUpKind, ...] = tuple(FollowUpKind)
     # The follow-up form's "reported back" box, when the routine has someone to report to.
     follow_up_report_label: str | None = None
+    lead_times: tuple[LeadTimeDef, ...] = ()
 
     def state(self, name: str) -> StateDef:
         return next(s for s in self.states if s.name == name)

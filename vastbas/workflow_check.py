@@ -22,6 +22,7 @@ from vastbas.workflow import (
     ActivityDef,
     DeadlineDef,
     InitialDef,
+    LeadTimeDef,
     ReminderDef,
     RoleDef,
     StateDef,
@@ -34,8 +35,9 @@ from vastbas.workflow import (
 TOP_LEVEL = {
     "name", "title", "reference_prefix", "roles", "initial", "states", "outcomes",
     "transitions", "activities", "deadlines", "participant_kinds", "meeting_kinds",
-    "follow_up_kinds", "follow_up_report_label",
+    "follow_up_kinds", "follow_up_report_label", "lead_times",
 }  # fmt: skip
+LEAD_TIME_KEYS = {"label", "from", "to"}
 TRANSITION_KEYS = {
     "trigger", "label", "source", "dest", "guards", "roles", "outcome", "requires_reason",
     "confirm", "new_period", "starts", "stops",
@@ -82,6 +84,7 @@ def build(r: _Reader, data: _Map) -> Workflow:
         transitions=transitions,
         activities=activities,
         deadlines=deadlines,
+        lead_times=_lead_times(r, r.mapping(data, "lead_times", required=False), deadlines),
         machine=machine,
         participant_kinds=_kinds(r, data, "participant_kinds", ParticipantKind),
         meeting_kinds=_kinds(r, data, "meeting_kinds", MeetingKind),
@@ -173,6 +176,25 @@ def _outcomes(r: _Reader, raw: _Map) -> dict[str, str]:
         if key not in raw:
             raise r.fail(raw.line, f"outcome '{key}' is required")
     return {key: r.text(raw, key) for key in raw}
+
+
+def _lead_times(
+    r: _Reader, raw: _Map, deadlines: dict[str, DeadlineDef]
+) -> tuple[LeadTimeDef, ...]:
+    """`lead_times: {name: {label, from: <deadline>, to: <deadline>}}` for the statistics."""
+    found = []
+    for name, spec in raw.items():
+        if not isinstance(spec, _Map):
+            raise r.fail(r.line_of(raw, name), f"lead time '{name}' must be a mapping")
+        _only_keys(r, spec, LEAD_TIME_KEYS, f"lead time '{name}'")
+        ends = []
+        for key in ("from", "to"):
+            deadline = r.text(spec, key)
+            if deadline not in deadlines:
+                raise r.fail(r.line_of(spec, key), f"unknown deadline '{deadline}'")
+            ends.append(deadline)
+        found.append(LeadTimeDef(name, r.text(spec, "label"), ends[0], ends[1]))
+    return tuple(found)
 
 
 def _deadlines(r: _Reader, raw: _Map, roles: dict[str, RoleDef]) -> dict[str, DeadlineDef]:

@@ -141,4 +141,3 @@ def _place(form: FlaskForm, fields: dict[str, str]) -> None:
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors or []), message]
-

@@ -58,6 +58,7 @@ loglevel = "info"
 # the referrer and user agent are dropped for the same reason.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss pid=%(p)s'
 
+
 class PrivateAccessLogger(Logger):
     """Gunicorn's logger with the secret part of a feed URL masked in the access log."""
 

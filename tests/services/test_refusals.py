@@ -6,19 +6,21 @@ is added.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from builders import case_at, municipality
 from freezegun import freeze_time
 from sqlalchemy.orm import Session
 
-from vastbas import clock, demo
+from vastbas import clock, demo, demo_sip
 from vastbas.engine import available_transitions
 from vastbas.enums import CaseRole, InitiatorKind, ParticipantKind, Profession
 from vastbas.errors import Conflict, InvalidInput, NotAllowed, NotFound, RuleBroken
 from vastbas.facts import case_facts
 from vastbas.models import Case, Event, Person
-from vastbas.services import assignments, cases, network, transitions
+from vastbas.services import assignments, cases, meetings, network, transitions
 from vastbas.services.base import load_case, roles_on, workflow_of
 
 PRE_MEETING_MISSING = [
@@ -341,3 +343,24 @@ def test_a_request_for_a_process_that_is_not_a_workflow_file_is_refused(db: Sess
                 background="Oro",
                 workflow=name,
             )
+
+
+def test_a_kind_the_workflow_file_does_not_offer_is_refused_by_the_service(db: Session) -> None:
+    """The forms offer only the file's kinds; the services (and so the API) hold the line too."""
+    people = municipality(db)
+    walker = demo_sip.SipWalker(
+        db, people, demo_sip.register(db, people, 41, people.units[0]).reference
+    )
+    demo_sip.walk_to(walker, "invitation")
+    case = walker.case
+    sammankallande = case.current(CaseRole.SAMMANKALLANDE).person_id
+    with pytest.raises(InvalidInput, match="Välj vilket möte det är"):
+        meetings.book_meeting(
+            db, case.reference, actor=sammankallande, expected_version=case.version,
+            kind="network_meeting_1", starts_at=clock.now() + timedelta(days=25),
+        )  # fmt: skip
+    with pytest.raises(InvalidInput, match="Välj vilken sorts deltagare"):
+        network.add_network_entry(
+            db, case.reference, actor=sammankallande, expected_version=case.version,
+            kind="familj", name="Moster",
+        )  # fmt: skip

@@ -120,6 +120,14 @@ def test_the_real_file_loads_with_the_ten_steps_and_closed() -> None:
             "unknown deadline 'network_meeting_one'", id="unknown-deadline",
         ),
         pytest.param(
+            "lead_times:", "to: network_meeting_2}", "to: network_meeting_3}",
+            "unknown deadline 'network_meeting_3'", id="unknown-lead-time-deadline",
+        ),
+        pytest.param(
+            "network_meeting_1:", "late_booking: Mötet", "late_bookin: Mötet",
+            "unknown key 'late_bookin'", id="unknown-meeting-rule-key",
+        ),
+        pytest.param(
             "- name: offer", "label: Erbjudande till", "label: Erbjudande: till",
             "not valid YAML", id="invalid-yaml",
         ),

@@ -15,39 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vastbas.models import Case, Event
-from vastbas.workflow import Workflow
-
-
-@dataclass(frozen=True)
-class LeadTimeDef:
-    """A lead time: from a trigger that starts one deadline to one that stops another.
-
-    Defined by the workflow's deadlines, so the triggers follow the file: the assessment
-    deadline starts with every request (and reopening), network meeting 2's stops when the
-    plan is agreed, the evaluation's starts with the plan and stops with the decision.
-    """
-
-    key: str
-    label: str
-    starts: str
-    stops: str
-
-
-LEAD_TIMES = (
-    LeadTimeDef(
-        "request_to_plan", "Förfrågan till nätverksmöte 2", "assessment", "network_meeting_2"
-    ),
-    LeadTimeDef("plan_to_evaluation", "Handlingsplan till utvärdering", "evaluation", "evaluation"),
-)
+from vastbas.workflow import LeadTimeDef, Workflow
 
 
 def lead_times_of(workflow: Workflow) -> tuple[LeadTimeDef, ...]:
-    """The lead times a workflow can measure: those whose two deadlines its file defines."""
-    return tuple(
-        spec
-        for spec in LEAD_TIMES
-        if spec.starts in workflow.deadlines and spec.stops in workflow.deadlines
-    )
+    """The lead times the workflow file asks the statistics to measure (`lead_times:`)."""
+    return workflow.lead_times
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,16 @@ def parse_choice(enum_class: type[E], value: object, field: str, message: str) -
         raise InvalidInput(message, {field: message}) from None
 
 
+def parse_offered(
+    enum_class: type[E], value: object, offered: tuple[E, ...], field: str, message: str
+) -> E:
+    """A value of one of our enums that the case's workflow file offers (its `*_kinds`)."""
+    choice = parse_choice(enum_class, value, field, message)
+    if choice not in offered:
+        raise InvalidInput(message, {field: message})
+    return choice
+
+
 def required_text(value: str | None, message: str) -> str:
     """A trimmed text that must not be empty; InvalidInput with the Swedish message if it is."""
     text = (value or "").strip()

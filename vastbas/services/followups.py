@@ -15,6 +15,7 @@ from vastbas.services import deadlines
 from vastbas.services.base import (
     open_case_for,
     parse_choice,
+    parse_offered,
     record_event,
     required_text,
     service,
@@ -37,13 +38,14 @@ def record_follow_up(
 ) -> FollowUp:
     """Document a follow-up: raised at EHT, a meeting, a call or an extra network meeting."""
     case, person, _ = open_case_for(db, reference, actor, expected_version, "record_follow_up")
-    kind = parse_choice(FollowUpKind, kind, "kind", "Välj vilken sorts uppföljning det var.")
     workflow = workflow_of(case)
-    if kind not in workflow.follow_up_kinds:
-        raise InvalidInput(
-            "Välj vilken sorts uppföljning det var.",
-            {"kind": f"{workflow.title} följs inte upp på det sättet."},
-        )
+    kind = parse_offered(
+        FollowUpKind,
+        kind,
+        workflow.follow_up_kinds,
+        "kind",
+        "Välj vilken sorts uppföljning det var.",
+    )
     if workflow.follow_up_report_label is None:
         reported_to_koordinator = False
     notes = required_text(notes, "Skriv vad uppföljningen kom fram till.")

@@ -16,11 +16,12 @@ from vastbas.models import Meeting, MeetingParticipant
 from vastbas.services import deadlines
 from vastbas.services.base import (
     open_case_for,
-    parse_choice,
+    parse_offered,
     record_event,
     required_text,
     service,
     touch,
+    workflow_of,
 )
 
 
@@ -47,7 +48,9 @@ def book_meeting(
 ) -> Meeting:
     """Book a meeting; participants default to the guest list of the network map."""
     case, person, _ = open_case_for(db, reference, actor, expected_version, "book_meeting")
-    kind = parse_choice(MeetingKind, kind, "kind", "Välj vilket möte det är.")
+    kind = parse_offered(
+        MeetingKind, kind, workflow_of(case).meeting_kinds, "kind", "Välj vilket möte det är."
+    )
     if starts_at.tzinfo is None:
         raise InvalidInput("Ange mötets tid.", {"starts_at": "Tiden saknar tidszon."})
     now = clock.now()

@@ -11,11 +11,12 @@ from vastbas.models import Case, NetworkMapEntry
 from vastbas.services.base import (
     load_person,
     open_case_for,
-    parse_choice,
+    parse_offered,
     record_event,
     required_text,
     service,
     touch,
+    workflow_of,
 )
 
 
@@ -34,7 +35,13 @@ def add_network_entry(
 ) -> NetworkMapEntry:
     """Add someone to the network map (004, step 4: "nätverkskarta")."""
     case, person, _ = open_case_for(db, reference, actor, expected_version, "edit_network_map")
-    kind = parse_choice(ParticipantKind, kind, "kind", "Välj vilken sorts deltagare det är.")
+    kind = parse_offered(
+        ParticipantKind,
+        kind,
+        workflow_of(case).participant_kinds,
+        "kind",
+        "Välj vilken sorts deltagare det är.",
+    )
     name = required_text(name, "Ange ett namn.")
     if person_id is not None:
         load_person(db, person_id)
