@@ -1,34 +1,47 @@
-"""How a case ends, from every step where it can end, and how a closed case is reopened."""
+"""How a case ends, from every step of every workflow file, and how a closed case comes back.
+
+Everything here is read from the workflow file: its open states, the transitions from each
+into a final state (their outcome, roles and reason rule) and the transitions back from the
+final state. A case reaches a step by the file's shortest path (tests/workflow_progress.py
+does what each guarded transition on the way needs).
+"""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from builders import case_at, municipality
+from builders import municipality
 from sqlalchemy.orm import Session
+from workflow_progress import WALKERS, move_on, path_to, someone_for, walk_to
 
 from vastbas import demo
-from vastbas.enums import CaseRole
+from vastbas.enums import CaseRole, InitiatorKind
 from vastbas.errors import InvalidInput, NotAllowed, NotFound, RuleBroken
-from vastbas.models import Event
-from vastbas.services import assignments, cases
-from vastbas.workflow import workflow_named
+from vastbas.models import CaseDeadline, Event, Timer
+from vastbas.services import cases
+from vastbas.workflow import TransitionDef, Workflow, workflow_named, workflow_names
 
-OPEN_STEPS = [
-    "request", "assessment", "offer", "pre_meeting", "network_meeting_1",
-    "network_meeting_2", "interventions", "follow_up", "new_interventions", "evaluation",
-]  # fmt: skip
 REASON = "Socialtjänsten har inlett en utredning."
-NO_CONSENT = "Familjens samtycke är inte registrerat."
+BLANKS = (None, "", "  ")
+STEPS = [(name, state) for name in workflow_names() for state in workflow_named(name).open_states]
 
 
-def nearest(walker: demo.Walker) -> int:
-    """The person closest to the family on the case: kontaktperson, else K1, else samordnare."""
-    for role in (CaseRole.KONTAKTPERSON, CaseRole.KOORDINATOR_1):
-        assignment = walker.case.current(role)
-        if assignment is not None:
-            return assignment.person_id
-    return walker.people.samordnare.id
+def new_case(db: Session, people: demo.People, workflow: Workflow, n: int = 1) -> demo.Walker:
+    """A request for fictional child n, with consent, at one of the units (n picks which)."""
+    unit = people.units[n % len(people.units)]
+    case = cases.register_request(
+        db,
+        actor=unit.eht[0].id,
+        child_name=demo.child_name(n),
+        child_personnummer=demo.child_personnummer(n),
+        unit_id=unit.id,
+        initiator_kind=InitiatorKind.SKOLA,
+        background="Flera aktörer behöver dra åt samma håll.",
+        consent_given_by="Vårdnadshavare",
+        consent_actors=["skola", "socialtjänst"],
+        workflow=workflow.name,
+    )
+    return WALKERS[workflow.name](db, people, case.reference)
 
 
 def written(walker: demo.Walker) -> tuple[int, int, str]:
@@ -38,151 +51,166 @@ def written(walker: demo.Walker) -> tuple[int, int, str]:
     return case.version, events, case.state
 
 
+def open_deadlines(walker: demo.Walker) -> list[str]:
+    case_id = walker.case.id
+    names = walker.db.scalars(
+        sa.select(CaseDeadline.name).where(
+            CaseDeadline.case_id == case_id, CaseDeadline.closed_at.is_(None)
+        )
+    )
+    return sorted(names)
+
+
+def pending_timers(walker: demo.Walker) -> int:
+    where = (Timer.case_id == walker.case.id, Timer.status == "pending")
+    return walker.db.scalar(sa.select(sa.func.count()).select_from(Timer).where(*where)) or 0
+
+
 def last_event(db: Session) -> Event:
     return db.scalars(sa.select(Event).order_by(Event.id.desc()).limit(1)).one()
 
 
-def assert_a_reason_is_required(
-    walker: demo.Walker, trigger: str, actor: int, blanks: tuple[str | None, ...] = (None, "", "  ")
+def close(walker: demo.Walker, workflow: Workflow, way: TransitionDef) -> None:
+    """Leave by `way`: what its guards need if it has any, else just fire it (with a reason)."""
+    move_on(walker, workflow, way.trigger, REASON if way.requires_reason else None)
+
+
+def test_every_outcome_of_a_file_is_where_some_transition_ends() -> None:
+    for name in workflow_names():
+        workflow = workflow_named(name)
+        ends = {t.outcome for t in workflow.transitions if workflow.is_final(t.dest)}
+        assert ends == set(workflow.outcomes), name
+
+
+@pytest.mark.parametrize(("name", "state"), STEPS)
+def test_every_way_out_of_a_step_closes_the_case_with_its_outcome(
+    db: Session, name: str, state: str
 ) -> None:
-    before = written(walker)
-    for reason in blanks:
-        with pytest.raises(InvalidInput) as refused:
-            walker.fire(trigger, actor, reason=reason)
-        assert refused.value.message == "Ange ett skäl."
-        assert written(walker) == before
+    workflow, people = workflow_named(name), municipality(db)
+    ways = [t for t in workflow.transitions_from(state) if workflow.is_final(t.dest)]
+    assert {"referred_to_authority", "consent_withdrawn"} <= {t.outcome for t in ways}
+    for n, way in enumerate(ways, start=1):
+        walker = new_case(db, people, workflow, n)
+        walk_to(walker, workflow, state)
+        if way.requires_reason:
+            before = written(walker)
+            closer = someone_for(walker, workflow, way.roles)
+            with pytest.raises(InvalidInput) as refused:
+                walker.fire(way.trigger, closer, reason=BLANKS[n % len(BLANKS)])
+            assert refused.value.message == "Ange ett skäl."
+            assert written(walker) == before
+        close(walker, workflow, way)
+        assert_closed(walker, workflow, way, state)
 
 
-def assert_closed(walker: demo.Walker, outcome: str, reason: str) -> None:
+def assert_closed(walker: demo.Walker, workflow: Workflow, way: TransitionDef, state: str) -> None:
+    """The outcome and its reason are recorded, and nothing is left running on the case."""
     case = walker.case
-    assert (case.state, case.outcome, case.outcome_reason) == ("closed", outcome, reason)
+    assert (case.state, case.outcome) == (way.dest, way.outcome)
+    assert workflow.outcomes[case.outcome]  # a label to show
+    assert case.outcome_reason == (REASON if way.requires_reason else None)
     assert case.closed_at is not None
     assert all(a.ended_at is not None for a in case.assignments)
-
-
-def test_the_samordnare_decides_it_is_not_a_vastbas_case(db: Session) -> None:
-    walker = case_at(db, municipality(db), "assessment")
-    assert_a_reason_is_required(walker, "reject_case", walker.people.samordnare.id)
-
-    walker.fire("reject_case", walker.people.samordnare.id, reason="Myndighetsutövning räcker.")
-
-    assert_closed(walker, "not_vastbas", "Myndighetsutövning räcker.")
-    assert workflow_named("vastbas").outcomes["not_vastbas"] == "Inte ett Västbasärende"
-
-
-def test_the_family_declines_and_the_koordinatorer_are_free_again(db: Session) -> None:
-    walker = case_at(db, municipality(db), "offer")
-    pair = [walker.holder(CaseRole.KOORDINATOR_1), walker.holder(CaseRole.KOORDINATOR_2)]
-    assert assignments.open_caseloads(db, pair) == {pair[0]: 1, pair[1]: 1}
-    assert_a_reason_is_required(walker, "family_declines", pair[1])
-
-    walker.fire("family_declines", pair[1], reason="Familjen vill inte just nu.")
-
-    assert_closed(walker, "declined_by_family", "Familjen vill inte just nu.")
-    assert assignments.open_caseloads(db, pair) == {}
-
-
-@pytest.mark.parametrize("state", OPEN_STEPS)
-def test_a_case_is_referred_or_consent_withdrawn_from_every_open_step(
-    db: Session, state: str
-) -> None:
-    # Two children in the same step: one case goes to myndighetsutövning, one loses consent.
-    people = municipality(db)
-    referred, withdrawn = case_at(db, people, state, n=1), case_at(db, people, state, n=2)
-    assert (referred.case.state, withdrawn.case.state) == (state, state)
-    assert_a_reason_is_required(referred, "refer_to_authority", nearest(referred), ("  ",))
-    assert_a_reason_is_required(withdrawn, "withdraw_consent", nearest(withdrawn), ("",))
-
-    referred.fire("refer_to_authority", nearest(referred), reason=REASON)
-    assert_closed(referred, "referred_to_authority", REASON)
-    assert_closing_event(db, "refer_to_authority", state)
-    withdrawn.fire("withdraw_consent", nearest(withdrawn), reason=REASON)
-    assert_closed(withdrawn, "consent_withdrawn", REASON)
-    assert_closing_event(db, "withdraw_consent", state)
-
-    assert referred.case.active_consent is not None
-    [consent] = withdrawn.case.consents
-    assert consent.withdrawn_at is not None and consent.withdrawn_reason == REASON
-    assert withdrawn.case.active_consent is None
-
-
-def assert_closing_event(db: Session, trigger: str, state: str) -> None:
-    event = last_event(db)
-    assert (event.action, event.before["state"], event.after["state"]) == (trigger, state, "closed")
+    assert open_deadlines(walker) == [] and pending_timers(walker) == 0
+    event = last_event(walker.db)
+    assert (event.action, event.before["state"], event.after["state"]) == (
+        way.trigger,
+        state,
+        way.dest,
+    )
     assert REASON not in str(event.after)
+    if way.outcome == "consent_withdrawn":
+        assert case.consents and all(c.withdrawn_at is not None for c in case.consents)
+    else:
+        assert case.active_consent is not None
 
 
-def test_only_the_samordnare_reopens_a_case_as_a_new_period(db: Session) -> None:
-    people = municipality(db)
-    walker = case_at(db, people, "offer")
-    k1 = walker.holder(CaseRole.KOORDINATOR_1)
-    walker.fire("refer_to_authority", k1, reason=REASON)
-    rektor = people.units[0].rektor_id
-    assert rektor is not None
-    before = written(walker)
-
-    with pytest.raises(NotAllowed):
-        walker.fire("reopen", rektor, reason="Ny oro.")
-    with pytest.raises(NotFound):  # the koordinator's appointment ended with the case
-        walker.fire("reopen", k1, reason="Ny oro.")
-    assert written(walker) == before
-    assert_a_reason_is_required(walker, "reopen", people.samordnare.id)
-    walker.fire("reopen", people.samordnare.id, reason="Ny oro från skolan.")
-
-    case = walker.case
-    assert (case.state, case.period, case.outcome, case.closed_at) == ("request", 2, None, None)
-    assert case.current(CaseRole.KOORDINATOR_1) is None
-    walker.fire("start_assessment", people.samordnare.id)  # the consent was never withdrawn
-    assert walker.case.state == "assessment"
+def walk_until_someone_but_the_rektor_holds_a_role(
+    walker: demo.Walker, workflow: Workflow
+) -> tuple[str, int]:
+    """Along the main path to the first step where a case role is held by a staff member."""
+    rektor = walker.case.unit.rektor_id  # type: ignore[union-attr]
+    for trigger in path_to(workflow, workflow.steps[-1].name):
+        holders = [(a.role.value, a.person_id) for a in walker.case.assignments]
+        others = [(role, p) for role, p in holders if p != rektor]
+        if others:
+            return others[0]
+        move_on(walker, workflow, trigger)
+    raise AssertionError(f"no case role is held on the way through {workflow.name}")
 
 
-def test_a_case_reopened_after_consent_was_withdrawn_needs_new_consent(db: Session) -> None:
-    people = municipality(db)
-    walker = case_at(db, people, "assessment")
-    sam = people.samordnare.id
-    walker.fire("withdraw_consent", sam, reason="Vårdnadshavaren återkallar.")
-    walker.fire("reopen", sam, reason="Familjen hör av sig igen.")
-
-    with pytest.raises(RuleBroken) as refused:
-        walker.fire("start_assessment", sam)
-
-    assert refused.value.reasons == [NO_CONSENT]
-    walker.call(cases.record_consent, actor=sam, given_by="Vårdnadshavare", actors=["skola"])
-    walker.fire("start_assessment", sam)
-    assert (walker.case.state, walker.case.period) == ("assessment", 2)
-
-
-def test_withdrawing_consent_withdraws_a_renewed_consent_and_the_earlier_one(
-    db: Session,
+@pytest.mark.parametrize("name", workflow_names())
+def test_a_closed_case_takes_only_the_files_ways_back_by_their_roles(
+    db: Session, name: str
 ) -> None:
-    people = municipality(db)
-    walker = case_at(db, people, "offer")
-    k1 = walker.holder(CaseRole.KOORDINATOR_1)
-    walker.call(cases.record_consent, actor=k1, given_by="Vårdnadshavare 2", actors=["BUP"])
-    sam = people.samordnare.id
-    walker.fire("withdraw_consent", k1, reason="Vårdnadshavarna återkallar.")
-    walker.fire("reopen", sam, reason="Familjen hör av sig igen.")
-
-    assert walker.case.active_consent is None
-    with pytest.raises(RuleBroken) as refused:
-        walker.fire("start_assessment", sam)
-    assert refused.value.reasons == [NO_CONSENT]
-
-
-def test_a_closed_case_accepts_no_trigger_but_reopen(db: Session) -> None:
-    people = municipality(db)
-    walker = case_at(db, people, "request")
-    sam = people.samordnare.id
-    walker.fire("refer_to_authority", sam, reason=REASON)
+    workflow, people = workflow_named(name), municipality(db)
+    walker = new_case(db, people, workflow)
+    role, former = walk_until_someone_but_the_rektor_holds_a_role(walker, workflow)
+    state = walker.case.state
+    refer = next(
+        t for t in workflow.transitions_from(state) if t.outcome == "referred_to_authority"
+    )
+    close(walker, workflow, refer)
+    final = workflow.state(walker.case.state)
+    sam, rektor = people.samordnare.id, walker.case.unit.rektor_id  # type: ignore[union-attr]
     before = written(walker)
 
-    for transition in workflow_named("vastbas").transitions:
-        if transition.trigger == "reopen":
+    for t in workflow.transitions:
+        if final.name in t.sources:
             continue
         with pytest.raises(RuleBroken) as refused:
-            walker.fire(transition.trigger, sam, reason="Försök.")
-        assert "steget Avslutat" in refused.value.message
-        assert written(walker) == before
+            walker.fire(t.trigger, sam, reason="Försök.")
+        assert f"steget {final.label}" in refused.value.message
+    with pytest.raises(NotFound):  # the appointment ended with the case
+        walker.fire(workflow.transitions_from(final.name)[0].trigger, former, reason="Ny oro.")
+    assert written(walker) == before
 
-    walker.fire("reopen", sam, reason="Ny oro.")
-    assert walker.case.state == "request"
+    for back in workflow.transitions_from(final.name):
+        assert rektor is not None and "rektor" not in back.roles and "samordnare" in back.roles
+        with pytest.raises(NotAllowed):  # the rektor sees the case but may not do this
+            walker.fire(back.trigger, rektor, reason="Ny oro.")
+        if back.requires_reason:
+            with pytest.raises(InvalidInput):
+                walker.fire(back.trigger, sam, reason="  ")
+        assert written(walker) == before
+    back = workflow.transitions_from(final.name)[0]
+    walker.fire(back.trigger, sam, reason="Ny oro från skolan.")
+
+    case = walker.case
+    assert (case.state, case.outcome, case.closed_at) == (back.dest, None, None)
+    assert case.period == 1 + (1 if back.new_period else 0)
+    assert case.current(CaseRole(role)) is None
+    assert open_deadlines(walker) == sorted(back.starts)
+    forward = path_to(workflow, workflow.steps[1].name)[-1]
+    move_on(walker, workflow, forward)  # the consent was never withdrawn
+    assert walker.case.state == workflow.steps[1].name
+
+
+@pytest.mark.parametrize("name", workflow_names())
+def test_withdrawn_consent_stays_withdrawn_and_a_reopened_case_needs_new_consent(
+    db: Session, name: str
+) -> None:
+    workflow, people = workflow_named(name), municipality(db)
+    walker = new_case(db, people, workflow)
+    second = workflow.steps[1].name
+    walk_to(walker, workflow, second)
+    sam = people.samordnare.id
+    walker.call(cases.record_consent, actor=sam, given_by="Vårdnadshavare 2", actors=["BUP"])
+    withdraw = next(
+        t for t in workflow.transitions_from(second) if t.outcome == "consent_withdrawn"
+    )
+    close(walker, workflow, withdraw)
+    assert len(walker.case.consents) == 2 and walker.case.active_consent is None
+    back = workflow.transitions_from(walker.case.state)[0]
+    walker.fire(back.trigger, sam, reason="Familjen hör av sig igen.")
+    assert walker.case.active_consent is None
+
+    forward = workflow.transition(path_to(workflow, second)[-1])
+    assert forward is not None
+    with pytest.raises(RuleBroken) as refused:
+        walker.fire(forward.trigger, someone_for(walker, workflow, forward.roles))
+    assert any("samtycke" in reason.lower() for reason in refused.value.reasons)
+    move_on(walker, workflow, forward.trigger)  # records a new consent on the way
+    case = walker.case
+    assert (case.state, case.period) == (second, 2)
+    assert case.active_consent is not None and len(case.consents) == 3
