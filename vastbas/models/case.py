@@ -42,6 +42,8 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_state_unit", "state", "unit_id"),
+        # A rektor's cases: the start page finds them by unit, not by a scan.
+        sa.Index("ix_cases_unit", "unit_id"),
         # The sweep's stalled-case check reads only open cases by their last activity.
         sa.Index(
             "ix_cases_open_activity",
