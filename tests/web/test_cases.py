@@ -424,3 +424,26 @@ def test_mina_arenden_shows_what_is_late_in_red(
     late = html[html.index('id="forsenat"') : html.index('id="snart"')]
     assert walker.reference in late and "Bedömning av förfrågan" in late
     assert 'class="overdue"' in late
+
+
+def test_the_samordnares_start_page_shows_the_first_cases_and_points_to_the_rest(
+    db: Session,
+    people: demo.People,
+    client: FlaskClient,
+    login_as: LoginAs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A samordnare owns the first steps of every case: in a large municipality thousands.
+    from vastbas.queries import lists
+
+    monkeypatch.setattr(lists, "START_PAGE_LIMIT", 2)
+    references = sorted(case_at(db, people, "request").reference for _ in range(3))
+    settled(db)
+    login_as("samordnare")
+
+    html = page_text(client, "/")
+
+    mine = html[html.index('id="roller"') : html.index('id="meddelanden"')]
+    assert references[0] in mine and references[1] in mine and references[2] not in mine
+    assert "Här visas de 2 första" in mine and 'href="/cases"' in mine
+    assert "Här visas de 2 första tidsfristerna" in html

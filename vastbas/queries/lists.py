@@ -62,6 +62,13 @@ class MyCases:
     notifications: tuple[NotificationView, ...]
     unread: int
     processes: tuple[Choice, ...] = ()
+    # The start page shows at most START_PAGE_LIMIT of each list; the rest is in Ärenden.
+    more_cases: bool = False
+    more_deadlines: bool = False
+
+
+# A samordnare owns every new request's step: in a large municipality thousands of cases.
+START_PAGE_LIMIT = 200
 
 
 def my_cases(db: Session, person_id: int, today: date, *, process: str | None = None) -> MyCases:
@@ -81,7 +88,10 @@ def my_cases(db: Session, person_id: int, today: date, *, process: str | None = 
         .outerjoin(Unit, Unit.id == Case.unit_id)
         .where(Case.closed_at.is_(None), sa.or_(*shown), *in_process)
         .order_by(Case.reference)
+        .limit(START_PAGE_LIMIT + 1)
     ).all()
+    more_cases = len(rows) > START_PAGE_LIMIT
+    rows = rows[:START_PAGE_LIMIT]
     assigned = db.execute(
         sa.select(Assignment.case_id, Assignment.role, Assignment.started_at).where(
             Assignment.person_id == person.id, Assignment.ended_at.is_(None)
@@ -119,7 +129,11 @@ def my_cases(db: Session, person_id: int, today: date, *, process: str | None = 
     seen = None if samordnare else CaseDeadline.case_id.in_(visible)
     if process:
         seen = sa.and_(Case.workflow == process, *([seen] if seen is not None else []))
-    deadlines = _open_deadlines(db, today, seen, horizon=today + timedelta(days=UPCOMING_DAYS))
+    deadlines = _open_deadlines(
+        db, today, seen, horizon=today + timedelta(days=UPCOMING_DAYS), limit=START_PAGE_LIMIT + 1
+    )
+    more_deadlines = len(deadlines) > START_PAGE_LIMIT
+    deadlines = deadlines[:START_PAGE_LIMIT]
     return MyCases(
         overdue=tuple(d for d in deadlines if d.overdue),
         upcoming=tuple(d for d in deadlines if not d.overdue),
@@ -130,6 +144,8 @@ def my_cases(db: Session, person_id: int, today: date, *, process: str | None = 
         ),
         unread=unread_count(db, person.id),
         processes=process_choices(),
+        more_cases=more_cases,
+        more_deadlines=more_deadlines,
     )
 
 
@@ -165,7 +181,12 @@ def _owned_steps(role: str) -> sa.ColumnElement[bool]:
 
 
 def _open_deadlines(
-    db: Session, today: date, seen: sa.ColumnElement[bool] | None, *, horizon: date
+    db: Session,
+    today: date,
+    seen: sa.ColumnElement[bool] | None,
+    *,
+    horizon: date,
+    limit: int | None = None,
 ) -> list[DeadlineItem]:
     """Open deadlines on open cases, late or due by `horizon`, on the cases in `seen`."""
     query = (
@@ -182,6 +203,8 @@ def _open_deadlines(
     )
     if seen is not None:
         query = query.where(seen)
+    if limit is not None:
+        query = query.limit(limit)
     return [
         DeadlineItem(
             reference=reference,
