@@ -292,3 +292,21 @@ def _walk(walk: Walk, unit_id: int, rektor: str) -> None:
     walk.login("samordnare")
     walk.open_case("case-closed")
     walk.assert_step("Avslutat")
+    # The overview pages the samordnare and the admin work in, each checked by axe too.
+    for path, name in (
+        ("/cases", "case-list"),
+        ("/cases?forsenade=1", "case-list-overdue"),
+        ("/statistik", "statistics"),
+        ("/avvikelser", "deviations"),
+        ("/tokens", "tokens"),
+    ):
+        walk.goto(path, name)
+    walk.logout()
+    walk.login("admin")
+    for path, name in (
+        ("/admin/", "admin"),
+        ("/admin/users", "admin-users"),
+        ("/admin/units", "admin-units"),
+        ("/admin/pool", "admin-pool"),
+    ):
+        walk.goto(path, name)
