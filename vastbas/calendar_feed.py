@@ -17,14 +17,14 @@ import icalendar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vastbas.enums import MeetingKind, SystemRole
+from vastbas.enums import MeetingKind
 from vastbas.labels import label
-from vastbas.models import Case, CaseDeadline, Meeting, Unit
-from vastbas.queries.lists import _my_assignments, _owned_steps
+from vastbas.models import Case, CaseDeadline, Meeting
+from vastbas.queries.lists import start_page_scope
 from vastbas.services.base import load_actor
 from vastbas.workflow import workflow_named
 
-# As the meeting's own .ics (web/meetings.py): the length is not recorded.
+# A meeting has a start but no end; calendars get a network meeting's usual length.
 MEETING_LENGTH = timedelta(hours=2)
 # Older meetings drop out of the feed, so it does not grow with the years.
 PAST_MEETINGS = timedelta(days=90)
@@ -56,16 +56,10 @@ class Feed:
 def feed_of(db: Session, person_id: int, now: datetime) -> Feed:
     """The person's meetings (from PAST_MEETINGS ago) and open deadlines; three queries."""
     person = load_actor(db, person_id)
-    # The cases of Mina ärenden (vastbas/queries/lists.py): a role on the case, rektor of
-    # its unit, or for the samordnare a case in a step the samordnare owns.
-    shown = [Case.id.in_(_my_assignments(person.id)), Unit.rektor_id == person.id]
-    if person.has_role(SystemRole.SAMORDNARE):
-        shown.append(_owned_steps("samordnare"))
-    mine = sa.and_(Case.closed_at.is_(None), sa.or_(*shown))
+    mine = start_page_scope(person)
     meetings = db.execute(
         sa.select(Meeting.id, Meeting.kind, Meeting.starts_at, Case.reference)
         .join(Case, Case.id == Meeting.case_id)
-        .outerjoin(Unit, Unit.id == Case.unit_id)
         .where(mine, Meeting.starts_at >= now - PAST_MEETINGS)
         .order_by(Meeting.starts_at, Meeting.id)
     ).all()
@@ -73,7 +67,6 @@ def feed_of(db: Session, person_id: int, now: datetime) -> Feed:
         sa.select(CaseDeadline.id, CaseDeadline.name, CaseDeadline.due_on)
         .add_columns(Case.reference, Case.workflow)
         .join(Case, Case.id == CaseDeadline.case_id)
-        .outerjoin(Unit, Unit.id == Case.unit_id)
         .where(mine, CaseDeadline.closed_at.is_(None))
         .order_by(CaseDeadline.due_on, CaseDeadline.id)
     ).all()
@@ -96,24 +89,22 @@ def _deadline_label(workflow: str, name: str) -> str:
 
 def feed_calendar(feed: Feed, link_for: Callable[[str], str], now: datetime) -> bytes:
     """The feed as iCalendar; `link_for(reference)` is the case page's full URL."""
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Västbas//Västbas//SV")
-    calendar.add("version", "2.0")
+    calendar = new_calendar()
     calendar.add("x-wr-calname", "Västbas")
     # How often a calendar app should fetch the feed again (RFC 7986, and Outlook's own).
     calendar.add("refresh-interval", icalendar.vDuration(REFRESH), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", icalendar.vDuration(REFRESH))
     for meeting in feed.meetings:
-        event = _event(
-            # The same UID as the meeting's own .ics, so the two are one calendar entry.
-            f"meeting-{meeting.id}.{meeting.reference}@vastbas",
-            f"Möte: {meeting.kind_label} {meeting.reference}",
-            link_for(meeting.reference),
-            now,
+        calendar.add_component(
+            meeting_event(
+                meeting.id,
+                meeting.reference,
+                f"Möte: {meeting.kind_label} {meeting.reference}",
+                meeting.starts_at,
+                link_for(meeting.reference),
+                now,
+            )
         )
-        event.add("dtstart", meeting.starts_at)
-        event.add("dtend", meeting.starts_at + MEETING_LENGTH)
-        calendar.add_component(event)
     for deadline in feed.deadlines:
         event = _event(
             f"deadline-{deadline.id}.{deadline.reference}@vastbas",
@@ -126,6 +117,25 @@ def feed_calendar(feed: Feed, link_for: Callable[[str], str], now: datetime) -> 
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def new_calendar() -> icalendar.Calendar:
+    """An empty iCalendar with our product id."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Västbas//Västbas//SV")
+    calendar.add("version", "2.0")
+    return calendar
+
+
+def meeting_event(
+    meeting_id: int, reference: str, summary: str, starts_at: datetime, link: str, now: datetime
+) -> icalendar.Event:
+    """A meeting as a calendar entry. One UID per meeting, so the meeting's own .ics and the
+    feed are the same entry in a calendar that has both."""
+    event = _event(f"meeting-{meeting_id}.{reference}@vastbas", summary, link, now)
+    event.add("dtstart", starts_at)
+    event.add("dtend", starts_at + MEETING_LENGTH)
+    return event
 
 
 def _event(uid: str, summary: str, link: str, now: datetime) -> icalendar.Event:

@@ -30,7 +30,7 @@ def database_url(url: str | None = None) -> str:
 
 
 class _RowsHidden(logging.Filter):
-    """SQLAlchemy's DEBUG log shows every row it fetches: a child's name, a personnummer."""
+    """SQLAlchemy's DEBUG log shows every row it fetches, personal data included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == "Row %r":

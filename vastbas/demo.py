@@ -311,11 +311,15 @@ class Walker:
 
     def interventions(self) -> None:
         kp = self.holder(CaseRole.KONTAKTPERSON)
+        self.start_first_action(kp)
+        self.fire("start_follow_up", kp)
+
+    def start_first_action(self, actor: int) -> None:
+        """Start the current plan's first planned action."""
         plan = self.case.current_plan
         assert plan is not None
         first = next(a for a in plan.actions if a.status == ActionStatus.PLANNED)
-        self.call(plans.set_action_status, first.id, ActionStatus.STARTED, actor=kp)
-        self.fire("start_follow_up", kp)
+        self.call(plans.set_action_status, first.id, ActionStatus.STARTED, actor=actor)
 
     def follow_up(self) -> None:
         kp = self.holder(CaseRole.KONTAKTPERSON)

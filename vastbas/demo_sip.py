@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from vastbas import clock, demo
 from vastbas.calendar import local_date
 from vastbas.enums import (
-    ActionStatus,
     CaseRole,
     EvaluationDecision,
     FollowUpKind,
@@ -124,10 +123,7 @@ class SipWalker(demo.Walker):
 
     def interventions(self) -> None:
         lead = self.holder(CaseRole.PLAN_SAMORDNARE)
-        plan = self.case.current_plan
-        assert plan is not None
-        first = next(a for a in plan.actions if a.status == ActionStatus.PLANNED)
-        self.call(plans.set_action_status, first.id, ActionStatus.STARTED, actor=lead)
+        self.start_first_action(lead)
         self.fire("start_follow_up", lead)
 
     def follow_up(self) -> None:

@@ -8,10 +8,9 @@ time and place, never the child's name or personnummer (DESIGN, "Privacy in mess
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-import icalendar
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import HiddenInput
 
-from vastbas import booking, clock
+from vastbas import booking, calendar_feed, clock
 from vastbas.calendar import local_date, local_datetime, local_to_utc
 from vastbas.enums import CaseRole, MeetingKind
 from vastbas.errors import NotAllowed, NotFound, RuleBroken
@@ -45,9 +44,6 @@ from web.database import get_db
 from web.forms import CaseForm, SwedishMeta, case_page_url, form_problem, submit
 
 bp = Blueprint("meetings", __name__)
-
-# A meeting has a start but no end; calendars get a network meeting's usual length.
-MEETING_LENGTH = timedelta(hours=2)
 
 
 # --- what the pages show -----------------------------------------------------------
@@ -361,18 +357,12 @@ def ics(reference: str, meeting_id: int) -> Any:
 def meeting_calendar(page: MeetingPage, link: str) -> bytes:
     """One meeting as an iCalendar file: reference, kind, time and place; no one's name."""
     meeting = page.meeting
-    event = icalendar.Event()
-    # Stable per meeting, so importing the file again updates the same calendar entry.
-    event.add("uid", f"meeting-{meeting.id}.{page.case.reference}@vastbas")
-    event.add("dtstamp", clock.now())
-    event.add("dtstart", meeting.starts_at)
-    event.add("dtend", meeting.starts_at + MEETING_LENGTH)
-    event.add("summary", f"Västbasmöte {page.case.reference} ({meeting.kind_label})")
+    summary = f"Västbasmöte {page.case.reference} ({meeting.kind_label})"
+    event = calendar_feed.meeting_event(
+        meeting.id, page.case.reference, summary, meeting.starts_at, link, clock.now()
+    )
     if meeting.place:
         event.add("location", meeting.place)
-    event.add("description", f"Logga in i Västbas för att se ärendet: {link}")
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Västbas//Västbas//SV")
-    calendar.add("version", "2.0")
+    calendar = calendar_feed.new_calendar()
     calendar.add_component(event)
     return calendar.to_ical()

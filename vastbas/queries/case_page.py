@@ -41,6 +41,7 @@ from vastbas.queries.common import (
     _label_of,
     _local,
     _role_label,
+    visible_case,
 )
 from vastbas.queries.linked_cases import LinkedCase, linked_cases
 from vastbas.services.base import can_see, load_actor, roles_on, workflow_of
@@ -422,12 +423,8 @@ def transition_info(
     The lean read before a transition: the whole case page is built only if the change
     is refused and the page must be shown again. NotFound for a case the person may not see.
     """
-    case = db.scalars(
-        sa.select(Case)
-        .where(Case.reference == reference)
-        .options(joinedload(Case.unit), selectinload(Case.assignments))
-    ).one_or_none()
-    if case is None or not can_see(roles_on(case, load_actor(db, person_id))):
+    case = visible_case(db, reference, person_id)
+    if case is None:
         raise NotFound(f"Ärendet {reference} finns inte.")
     workflow = workflow_of(case)
     return _info(workflow, trigger) if workflow.transition(trigger) is not None else None

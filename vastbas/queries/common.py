@@ -90,14 +90,21 @@ def all_workflows() -> tuple[Workflow, ...]:
     return tuple(workflow_named(path.stem) for path in paths)
 
 
-def may_see(db: Session, reference: str, person_id: int) -> bool:
-    """Whether the person may see the case (for where to go after registering it)."""
+def visible_case(db: Session, reference: str, person_id: int) -> Case | None:
+    """The case with what its roles need (unit, assignments), if the person may see it."""
     case = db.scalars(
         sa.select(Case)
         .where(Case.reference == reference)
         .options(joinedload(Case.unit), selectinload(Case.assignments))
     ).one_or_none()
-    return case is not None and can_see(roles_on(case, load_actor(db, person_id)))
+    if case is None or not can_see(roles_on(case, load_actor(db, person_id))):
+        return None
+    return case
+
+
+def may_see(db: Session, reference: str, person_id: int) -> bool:
+    """Whether the person may see the case (for where to go after registering it)."""
+    return visible_case(db, reference, person_id) is not None
 
 
 def record_case_read(

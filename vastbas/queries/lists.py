@@ -79,14 +79,11 @@ def my_cases(db: Session, person_id: int, today: date, *, process: str | None = 
     person = load_actor(db, person_id)
     samordnare = person.has_role(SystemRole.SAMORDNARE)
     visible = _visible_to(person.id)
-    shown = [Case.id.in_(visible)]
-    if samordnare:
-        shown.append(_owned_steps("samordnare"))
     in_process = [Case.workflow == process] if process else []
     rows = db.execute(
         sa.select(Case.id, Case.reference, Case.state, Case.workflow, Unit.name, Unit.rektor_id)
         .outerjoin(Unit, Unit.id == Case.unit_id)
-        .where(Case.closed_at.is_(None), sa.or_(*shown), *in_process)
+        .where(start_page_scope(person), *in_process)
         .order_by(Case.reference)
         .limit(START_PAGE_LIMIT + 1)
     ).all()
@@ -147,6 +144,15 @@ def my_cases(db: Session, person_id: int, today: date, *, process: str | None = 
         more_cases=more_cases,
         more_deadlines=more_deadlines,
     )
+
+
+def start_page_scope(person: Person) -> sa.ColumnElement[bool]:
+    """The open cases of Mina ärenden (and the calendar feed): a role on the case, rektor of
+    its unit, or for the samordnare a case in a step the samordnare owns."""
+    shown = [Case.id.in_(_visible_to(person.id))]
+    if person.has_role(SystemRole.SAMORDNARE):
+        shown.append(_owned_steps("samordnare"))
+    return sa.and_(Case.closed_at.is_(None), sa.or_(*shown))
 
 
 def _visible_to(person_id: int) -> sa.CompoundSelect:

@@ -33,14 +33,8 @@ from vastbas.errors import InvalidInput
 from vastbas.labels import label
 from vastbas.models import Assignment, Case, CaseDeadline, Person
 from vastbas.queries.common import all_workflows
-from vastbas.queries.statistics_events import (
-    LeadTimeDef,
-    Scope,
-    events_pass,
-    lead_times_of,
-    nearest_rank,
-)
-from vastbas.workflow import Workflow
+from vastbas.queries.statistics_events import Scope, events_pass, nearest_rank
+from vastbas.workflow import LeadTimeDef, Workflow
 
 KOORDINATOR_ROLES = (CaseRole.KOORDINATOR_1, CaseRole.KOORDINATOR_2)
 # The dates a period may name: a century of months is plenty and keeps the queries sane.
@@ -318,7 +312,7 @@ def _flows(db: Session, scope: Scope, workflow: Workflow) -> _Flows:
             )
             for trigger, text in decisions
         ),
-        tuple(_lead_time(spec, lead_days[spec.key]) for spec in lead_times_of(workflow)),
+        tuple(_lead_time(spec, lead_days[spec.key]) for spec in workflow.lead_times),
         closings,
     )
 

@@ -15,12 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vastbas.models import Case, Event
-from vastbas.workflow import LeadTimeDef, Workflow
-
-
-def lead_times_of(workflow: Workflow) -> tuple[LeadTimeDef, ...]:
-    """The lead times the workflow file asks the statistics to measure (`lead_times:`)."""
-    return workflow.lead_times
+from vastbas.workflow import Workflow
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ def events_pass(
             _triggers(workflow, spec.starts, starting=True),
             _triggers(workflow, spec.stops, starting=False),
         )
-        for spec in lead_times_of(workflow)
+        for spec in workflow.lead_times
     }
     earlier = {"partition_by": Event.case_id, "order_by": Event.id, "rows": (None, -1)}
     wanted = {*counted_triggers, *(t for pair in specs.values() for ts in pair for t in ts)}
